@@ -1,0 +1,5 @@
+"""Entry point for ``python -m narrator``."""
+
+from narrator.cli import main
+
+main()

@@ -1,0 +1,235 @@
+"""The default engine: pyttsx3 (eSpeak NG on Linux, SAPI5 on Windows, NSSpeech on macOS).
+
+pyttsx3 2.99's Linux driver is unreliable: runAndWait() can return before the
+WAV is written, some calls under load write an empty file or ignore the rate,
+it prints to stdout, and a fork after init hangs. So pyttsx3 runs in a child
+process (started fresh, never forked from an initialised one), every file gets
+a new name, each clip is validated, and a bad or late clip is retried after
+restarting the child.
+"""
+
+from __future__ import annotations
+
+import audioop
+import contextlib
+import importlib.util
+import json
+import os
+import selectors
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import IO, Any
+
+from narrator.engines import Clip, Voice, VoiceSettings, check_voice
+from narrator.errors import MissingToolError, SynthesisError
+
+ATTEMPTS = 4
+START_TIMEOUT = 30.0
+# Quieter than this peak is silence: pyttsx3's failure mode is an all-zero file.
+SILENT_PEAK = 64
+# A clip whose pace (samples per character) is this far from the run's median is
+# suspected of having ignored the rate; at least this many characters are needed
+# to judge, since short texts vary too much.
+PACE_TOLERANCE = 1.3
+PACE_MIN_CHARS = 40
+
+
+def _check_installed() -> None:
+    if importlib.util.find_spec("pyttsx3") is None:
+        raise MissingToolError(
+            "pyttsx3 is not installed: run 'pip install pyttsx3' (or scripts/setup.sh)"
+        )
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        from narrator.engines.espeak import INSTALL_HINT, LIBRARY
+
+        try:
+            ctypes.CDLL(LIBRARY)
+        except OSError:
+            raise MissingToolError(
+                f"pyttsx3 needs the eSpeak NG library {LIBRARY}: {INSTALL_HINT}"
+            ) from None
+
+
+class _Worker:
+    """One pyttsx3 child process and its line protocol."""
+
+    def __init__(self, log: IO[bytes]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "narrator.engines._pyttsx3_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        self.buffer = b""
+
+    def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        """Send a request; return the reply, or None if none came in time."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while b"\n" not in self.buffer:
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    return None
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    return None
+                self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.process.stdin:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+def read_wav(path: Path) -> Clip:
+    """Read a WAV file as a mono 16-bit clip; raise ValueError if it is not usable."""
+    with wave.open(str(path), "rb") as wav:
+        channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
+        pcm = wav.readframes(wav.getnframes())
+    if width != 2:
+        pcm = audioop.lin2lin(pcm, width, 2)
+    if channels == 2:
+        pcm = audioop.tomono(pcm, 2, 0.5, 0.5)
+    elif channels != 1:
+        raise ValueError(f"{channels} channels")
+    return Clip(pcm, rate)
+
+
+class Engine:
+    """The ``pyttsx3`` engine: no word timing, so long sentences are spoken cue by cue."""
+
+    name = "pyttsx3"
+    word_timing = False
+
+    def __init__(self, settings: VoiceSettings) -> None:
+        _check_installed()
+        self.rate = settings.rate
+        self.sample_rate = 22050
+        self._dir = tempfile.TemporaryDirectory(prefix="narrator-pyttsx3-")
+        self._log = Path(self._dir.name, "worker.log").open("wb")  # noqa: SIM115
+        self._worker: _Worker | None = None
+        self._count = 0
+        self._paces: list[float] = []
+        self._voices = self._load_voices()
+        self.voice: str | None = None
+        if settings.voice is not None:
+            self.voice = check_voice(settings, self._voices)
+
+    def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
+        if self._worker is None:
+            self._worker = _Worker(self._log)
+            timeout += START_TIMEOUT
+        reply = self._worker.ask(request, timeout)
+        if reply is None:
+            self._restart()
+        return reply
+
+    def _restart(self) -> None:
+        if self._worker is not None:
+            self._worker.process.kill()
+            self._worker.stop()
+            self._worker = None
+
+    def _load_voices(self) -> list[Voice]:
+        reply = self._ask({"op": "voices"}, 10.0)
+        if not reply or not reply.get("ok"):
+            raise SynthesisError(f"pyttsx3 could not start: {self._last_log_line()}")
+        return [Voice(v["id"], v["name"], v["language"]) for v in reply["voices"]]
+
+    def _last_log_line(self) -> str:
+        self._log.flush()
+        lines = Path(self._log.name).read_text(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "no message"
+
+    def fingerprint(self) -> str:
+        """Platform driver, voice and rate."""
+        return f"pyttsx3|{sys.platform}|{self.voice or 'default'}|{self.rate}"
+
+    def voices(self) -> list[Voice]:
+        """The voices pyttsx3's platform driver reports."""
+        return list(self._voices)
+
+    def synthesize(self, text: str) -> Clip:
+        """Speak ``text`` to a fresh WAV file in the child; validate it, retry if bad."""
+        problem = "no attempt"
+        suspect: float | None = None
+        for _attempt in range(ATTEMPTS):
+            self._count += 1
+            path = Path(self._dir.name, f"clip{self._count}.wav")
+            timeout = 10.0 + len(text) / 5
+            reply = self._ask(
+                {
+                    "op": "say",
+                    "text": text,
+                    "path": str(path),
+                    "rate": self.rate,
+                    "voice": self.voice,
+                    "timeout": timeout,
+                },
+                timeout + 5.0,
+            )
+            if reply is None:
+                problem = "the driver did not answer in time"
+                continue
+            if not reply["ok"]:
+                problem = reply["error"]
+                self._restart()
+                continue
+            try:
+                clip = read_wav(path)
+            except (OSError, EOFError, ValueError, wave.Error) as exc:
+                problem = f"unreadable WAV ({exc})"
+                continue
+            finally:
+                path.unlink(missing_ok=True)
+            if clip.samples == 0 or audioop.max(clip.pcm, 2) < SILENT_PEAK:
+                problem = "empty or silent audio"
+                continue
+            pace = clip.samples / len(text)
+            if len(text) >= PACE_MIN_CHARS and len(self._paces) >= 3:
+                usual = statistics.median(self._paces)
+                odd = not 1 / PACE_TOLERANCE <= pace / usual <= PACE_TOLERANCE
+                # The same odd pace twice in a row is the text itself, not a glitch.
+                if odd and (suspect is None or abs(pace / suspect - 1) > 0.05):
+                    suspect = pace
+                    problem = "speaking rate ignored"
+                    continue
+            if len(text) >= PACE_MIN_CHARS:
+                self._paces.append(pace)
+                del self._paces[:-50]
+            return clip
+        raise SynthesisError(
+            f"pyttsx3 failed {ATTEMPTS} times ({problem}) on: {text[:60]!r}; try --engine espeak"
+        )
+
+    def close(self) -> None:
+        """Stop the child process and remove temporary files."""
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
+        self._log.close()
+        self._dir.cleanup()

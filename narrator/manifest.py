@@ -1,0 +1,73 @@
+"""The JSON manifest: what was spoken when, with the settings and the dropped lines."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from narrator import __version__
+from narrator.cues import seconds
+
+if TYPE_CHECKING:
+    from narrator.render import RenderResult
+
+SCHEMA_VERSION = 1
+
+
+def build_manifest(result: RenderResult) -> dict[str, Any]:
+    """The manifest as plain data; times in seconds to the millisecond."""
+    rate = result.sample_rate
+
+    def span(start: int, end: int) -> dict[str, float]:
+        return {"start": seconds(start, rate), "end": seconds(end, rate)}
+
+    settings = result.settings
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generator": f"narrator {__version__}",
+        "source": {"file": result.script.source, "encoding": result.script.encoding},
+        "engine": {
+            "name": settings.voice.engine,
+            "voice": result.voice,
+            "rate_wpm": settings.voice.rate,
+            "fingerprint": result.engine_fingerprint,
+            "sentence_pause_ms": settings.sentence_pause_ms,
+            "paragraph_pause_ms": settings.paragraph_pause_ms,
+        },
+        "audio": {
+            "file": result.audio.name,
+            "format": settings.audio_format,
+            "sample_rate": rate,
+            "samples": result.samples,
+            "duration": seconds(result.samples, rate),
+        },
+        "subtitles": {"srt": result.subtitles.name, "cues": len(result.cues)},
+        "paragraphs": [
+            {
+                "index": p_number,
+                "line": paragraph.line,
+                **span(paragraph.start, paragraph.end),
+                "sentences": [
+                    {
+                        "index": s_number,
+                        **span(sentence.start, sentence.end),
+                        "text": sentence.text,
+                        "cues": [
+                            {"index": cue.index, **span(cue.start, cue.end), "text": cue.text}
+                            for cue in sentence.cues
+                        ],
+                    }
+                    for s_number, sentence in enumerate(paragraph.sentences, start=1)
+                ],
+            }
+            for p_number, paragraph in enumerate(result.paragraphs, start=1)
+        ],
+        "dropped": [
+            {"line": d.line, "text": d.text, "rule": d.rule} for d in result.script.dropped
+        ],
+    }
+
+
+def manifest_json(result: RenderResult) -> str:
+    """The manifest as indented UTF-8 JSON text."""
+    return json.dumps(build_manifest(result), ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,210 @@
+"""The render pipeline: script file in, audio, subtitles and manifest out, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from narrator.cues import SpokenSpan, TimedCue, display_windows
+from narrator.engines import VoiceSettings
+from narrator.errors import SettingError, SynthesisError
+from narrator.script import Script, read_script
+from narrator.segment import CueLimits, split_sentences
+
+DEFAULT_FORMAT = "wav"
+AUDIO_FORMATS = ("wav", "mp3", "ogg", "opus", "flac", "m4a")
+DEFAULT_SENTENCE_PAUSE_MS = 350
+DEFAULT_PARAGRAPH_PAUSE_MS = 900
+MAX_PAUSE_MS = 10_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything a render needs besides the script; validated when built."""
+
+    out_dir: Path = Path("output")
+    audio_format: str = DEFAULT_FORMAT
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
+    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
+    limits: CueLimits = field(default_factory=CueLimits)
+    encoding: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.audio_format not in AUDIO_FORMATS:
+            raise SettingError(
+                f"unknown format '{self.audio_format}': choose one of {', '.join(AUDIO_FORMATS)}"
+            )
+        for option, value in (
+            ("--sentence-pause", self.sentence_pause_ms),
+            ("--paragraph-pause", self.paragraph_pause_ms),
+        ):
+            if not 0 <= value <= MAX_PAUSE_MS:
+                raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_PAUSE_MS} ms")
+
+
+@dataclass(frozen=True)
+class CueRecord:
+    """A subtitle cue: its number in the SRT, text and display window in samples."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    """A spoken sentence: where its speech starts and ends, and its cues."""
+
+    text: str
+    start: int
+    end: int
+    cues: tuple[CueRecord, ...]
+
+
+@dataclass(frozen=True)
+class ParagraphRecord:
+    """A paragraph: its first line in the source, its span, and its sentences."""
+
+    line: int
+    start: int
+    end: int
+    sentences: tuple[SentenceRecord, ...]
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What a render produced, with every time in samples at ``sample_rate``."""
+
+    script: Script
+    settings: RenderSettings
+    engine_fingerprint: str
+    voice: str | None
+    sample_rate: int
+    samples: int
+    audio: Path
+    subtitles: Path
+    manifest: Path
+    paragraphs: tuple[ParagraphRecord, ...]
+
+    @property
+    def duration(self) -> float:
+        """Exact length of the audio in seconds."""
+        return self.samples / self.sample_rate
+
+    @property
+    def cues(self) -> tuple[CueRecord, ...]:
+        """All cues in order."""
+        return tuple(c for p in self.paragraphs for s in p.sentences for c in s.cues)
+
+
+def plan(script: Script) -> tuple[tuple[str, ...], ...]:
+    """Sentences of each paragraph, in order."""
+    return tuple(split_sentences(p.text) for p in script.paragraphs)
+
+
+def render(
+    script_path: Path, settings: RenderSettings, progress: Progress | None = None
+) -> RenderResult:
+    """Render ``script_path`` into ``settings.out_dir``; return what was written.
+
+    Writes ``<stem>.<format>``, ``<stem>.srt`` and ``<stem>.json`` together or not
+    at all. Raises a NarratorError subclass for bad input, settings or tools.
+    """
+    from narrator.engines import open_engine
+    from narrator.files import Staging
+    from narrator.manifest import manifest_json
+    from narrator.stitch import Programme, conform, encode, ffmpeg
+    from narrator.subtitles import compose_srt
+    from narrator.synth import SentenceSpeaker
+
+    script = read_script(script_path, settings.encoding)
+    sentences = plan(script)
+    total = sum(len(s) for s in sentences)
+    if settings.audio_format != "wav":
+        ffmpeg()
+    stem = script_path.stem
+    folder = settings.out_dir
+    with Staging(folder) as staging:
+        engine = open_engine(settings.voice)
+        try:
+            rate = engine.sample_rate
+            speaker = SentenceSpeaker(engine, settings.voice.rate, settings.limits, conform)
+            if settings.audio_format == "wav":
+                wav = staging.path(f"{stem}.wav")
+            else:
+                wav = staging.scratch(f"{stem}.wav")
+            spans: list[SpokenSpan] = []
+            layout: list[list[tuple[str, int, int, int]]] = []  # text, end, first, last span
+            done = 0
+            with Programme(wav, rate) as programme:
+                for number, (paragraph, texts) in enumerate(
+                    zip(script.paragraphs, sentences, strict=True)
+                ):
+                    if number:
+                        programme.pause(settings.paragraph_pause_ms)
+                    layout.append([])
+                    for k, text in enumerate(texts):
+                        if k:
+                            programme.pause(settings.sentence_pause_ms)
+                        spoken = speaker.speak(text)
+                        if not spoken.spans:
+                            raise SynthesisError(
+                                f"{script.source}: paragraph at line {paragraph.line}, "
+                                f"sentence {k + 1}: the engine produced no speech for {text[:50]!r}"
+                            )
+                        offset = programme.add(spoken.pcm)
+                        first = len(spans)
+                        spans.extend(
+                            SpokenSpan(s.text, offset + s.start, offset + s.speech_end)
+                            for s in spoken.spans
+                        )
+                        layout[-1].append((text, offset + spoken.samples, first, len(spans)))
+                        done += 1
+                        if progress is not None:
+                            progress(done, total)
+                samples = programme.position
+            timed = display_windows(spans, samples, rate, settings.limits)
+            paragraphs = tuple(
+                _paragraph_record(p.line, rows, timed)
+                for p, rows in zip(script.paragraphs, layout, strict=True)
+            )
+            audio = folder / f"{stem}.{settings.audio_format}"
+            if settings.audio_format != "wav":
+                encode(wav, staging.path(audio.name), settings.audio_format)
+            srt_text = compose_srt(timed, rate, settings.limits)
+            result = RenderResult(
+                script=script,
+                settings=settings,
+                engine_fingerprint=engine.fingerprint(),
+                voice=getattr(engine, "voice", None),
+                sample_rate=rate,
+                samples=samples,
+                audio=audio,
+                subtitles=folder / f"{stem}.srt",
+                manifest=folder / f"{stem}.json",
+                paragraphs=paragraphs,
+            )
+            staging.write_text(result.subtitles.name, srt_text)
+            staging.write_text(result.manifest.name, manifest_json(result))
+            staging.commit()
+            return result
+        finally:
+            engine.close()
+
+
+def _paragraph_record(
+    line: int, rows: list[tuple[str, int, int, int]], timed: tuple[TimedCue, ...]
+) -> ParagraphRecord:
+    sentences = []
+    for text, speech_end, first, last in rows:
+        cues = tuple(
+            CueRecord(k + 1, timed[k].text, timed[k].start, timed[k].end)
+            for k in range(first, last)
+        )
+        sentences.append(SentenceRecord(text, cues[0].start, speech_end, cues))
+    return ParagraphRecord(line, sentences[0].start, sentences[-1].end, tuple(sentences))

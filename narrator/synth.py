@@ -1,0 +1,220 @@
+"""Speak each sentence with the engine and find where every cue's words are heard."""
+
+from __future__ import annotations
+
+import audioop
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from narrator.cues import SpokenSpan
+from narrator.engines import Clip, SpeechEngine
+from narrator.segment import CueLimits, Token, choose_cuts, join_tokens, text_fits, tokenize
+
+# A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
+# zero; the margin keeps faint noise from other engines out as well.
+SILENCE_PEAK = 64
+# Kept around trimmed speech: soft onsets and decays sit just under the threshold.
+LEAD_GUARD_MS = 5
+TAIL_GUARD_MS = 30
+# How far a cue start may move forward from the engine's word mark to the onset.
+SNAP_LIMIT_MS = 800
+# Silence between pieces of one sentence that an engine without word timing
+# speaks separately: about a comma's pause.
+PIECE_GAP_MS = 150
+# Characters per second per word-per-minute of rate, on the slow side of eSpeak's
+# measured pace, so chunks planned from text rarely overrun the on-screen limit.
+CPS_PER_WPM = 0.085
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    """A sentence's trimmed audio and its cues' spans, in samples from the audio's start."""
+
+    pcm: bytes
+    spans: tuple[SpokenSpan, ...]
+
+    @property
+    def samples(self) -> int:
+        """Length of the audio in samples."""
+        return len(self.pcm) // 2
+
+
+def _window(rate: int) -> int:
+    return max(1, rate // 1000)
+
+
+def _loud(pcm: bytes, start: int, width: int) -> bool:
+    return audioop.max(pcm[2 * start : 2 * (start + width)], 2) >= SILENCE_PEAK
+
+
+def speech_bounds(pcm: bytes, rate: int) -> tuple[int, int] | None:
+    """First and one-past-last sample of speech, to 1 ms; None for silence."""
+    total, step = len(pcm) // 2, _window(rate)
+    first = next((s for s in range(0, total, step) if _loud(pcm, s, step)), None)
+    if first is None:
+        return None
+    last = next(s for s in range(total - total % step, -1, -step) if _loud(pcm, s, step))
+    return first, min(total, last + step)
+
+
+def trim(clip: Clip) -> tuple[bytes, int]:
+    """Cut the engine's leading and trailing silence; return (pcm, samples cut at the start)."""
+    bounds = speech_bounds(clip.pcm, clip.sample_rate)
+    if bounds is None:
+        return b"", 0
+    rate = clip.sample_rate
+    start = max(0, bounds[0] - LEAD_GUARD_MS * rate // 1000)
+    end = min(clip.samples, bounds[1] + TAIL_GUARD_MS * rate // 1000)
+    return clip.pcm[2 * start : 2 * end], start
+
+
+def onset_at_or_after(pcm: bytes, sample: int, rate: int) -> int:
+    """Where speech resumes at or after ``sample`` (minus the lead guard), within the snap limit."""
+    step, total = _window(rate), len(pcm) // 2
+    limit = min(total, sample + SNAP_LIMIT_MS * rate // 1000)
+    for s in range(sample, limit, step):
+        if _loud(pcm, s, step):
+            return max(sample, s - LEAD_GUARD_MS * rate // 1000)
+    return sample
+
+
+def speech_end_before(pcm: bytes, sample: int, start: int, rate: int) -> int:
+    """One past the last speech sample before ``sample`` and after ``start``."""
+    step = _window(rate)
+    s = sample - step
+    while s > start:
+        if _loud(pcm, s, step):
+            return min(sample, s + step + TAIL_GUARD_MS * rate // 1000)
+        s -= step
+    return sample
+
+
+class SentenceSpeaker:
+    """Turns sentences into SpokenSentence with one engine at one programme sample rate.
+
+    ``conform`` converts a clip to the programme rate (the stitcher provides it).
+    """
+
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        rate_wpm: int,
+        limits: CueLimits,
+        conform: Callable[[Clip, int], Clip],
+    ) -> None:
+        self.engine = engine
+        self.rate = engine.sample_rate
+        self.limits = limits
+        self.cps = rate_wpm * CPS_PER_WPM
+        self.conform = conform
+
+    def _clip(self, text: str) -> Clip:
+        clip = self.engine.synthesize(text)
+        if clip.sample_rate != self.rate:
+            clip = self.conform(clip, self.rate)
+        return clip
+
+    def speak(self, sentence: str) -> SpokenSentence:
+        """Synthesize one sentence; its spans are sorted and start at speech onsets."""
+        if self.engine.word_timing:
+            return self._speak_whole(sentence)
+        return self._speak_in_pieces(sentence)
+
+    def _speak_whole(self, sentence: str) -> SpokenSentence:
+        clip = self._clip(sentence)
+        pcm, cut = trim(clip)
+        total = len(pcm) // 2
+        tokens = tokenize(sentence, self.limits.max_line)
+        starts = _token_starts(tokens, clip, cut, total)
+        longest = self.limits.max_seconds * self.rate
+
+        def at(k: int) -> int | None:
+            return total if k == len(tokens) else starts[k]
+
+        def fits(i: int, j: int) -> bool:
+            begin, end = at(i) if i else 0, at(j)
+            return (
+                end is not None
+                and begin is not None
+                and end - begin <= longest
+                and text_fits(join_tokens(tokens[i:j]), self.limits)
+            )
+
+        def allowed(k: int) -> bool:
+            mark = starts[k]
+            return mark is not None and mark > 0
+
+        cuts = choose_cuts(tokens, fits, allowed)
+        begins = [0] + [onset_at_or_after(pcm, starts[i] or 0, self.rate) for i, _ in cuts[1:]]
+        spans = []
+        for k, (i, j) in enumerate(cuts):
+            nxt = begins[k + 1] if k + 1 < len(cuts) else total
+            end = speech_end_before(pcm, nxt, begins[k], self.rate) if nxt < total else total
+            spans.append(SpokenSpan(join_tokens(tokens[i:j]), begins[k], max(end, begins[k] + 1)))
+        return SpokenSentence(pcm, tuple(_strictly_increasing(spans)))
+
+    def _speak_in_pieces(self, sentence: str) -> SpokenSentence:
+        tokens = tokenize(sentence, self.limits.max_line)
+        pieces: list[tuple[str, bytes]] = []
+        self._speak_tokens(tokens, pieces, first=True)
+        gap = b"\0\0" * (PIECE_GAP_MS * self.rate // 1000)
+        spans, chunks, position = [], [], 0
+        for k, (text, pcm) in enumerate(pieces):
+            if k:
+                chunks.append(gap)
+                position += len(gap) // 2
+            samples = len(pcm) // 2
+            spans.append(SpokenSpan(text, position, position + max(samples, 1)))
+            chunks.append(pcm)
+            position += samples
+        return SpokenSentence(b"".join(chunks), tuple(spans))
+
+    def _speak_tokens(
+        self, tokens: Sequence[Token], out: list[tuple[str, bytes]], first: bool
+    ) -> None:
+        limits = self.limits
+
+        def fits(i: int, j: int) -> bool:
+            text = join_tokens(tokens[i:j])
+            return text_fits(text, limits) and len(text) / self.cps <= limits.max_seconds
+
+        cuts = choose_cuts(tokens, fits) if first else _halve(tokens)
+        for i, j in cuts:
+            text = join_tokens(tokens[i:j])
+            pcm, _ = trim(self._clip(text))
+            # The estimate was wrong for this text: speak it again in two halves.
+            if len(pcm) // 2 > limits.max_seconds * self.rate and j - i > 1:
+                self._speak_tokens(tokens[i:j], out, first=False)
+            elif pcm:
+                out.append((text, pcm))
+
+
+def _halve(tokens: Sequence[Token]) -> tuple[tuple[int, int], ...]:
+    """Cut tokens into two or more pieces at the best breaks, none over two thirds long."""
+    limit = max(1, len(tokens) * 2 // 3)
+    return choose_cuts(tokens, lambda i, j: j - i <= limit)
+
+
+def _token_starts(tokens: Sequence[Token], clip: Clip, cut: int, total: int) -> list[int | None]:
+    """Each token's first audio sample from the engine's word marks (None: no mark)."""
+    starts: list[int | None] = [None] * len(tokens)
+    marks = iter(sorted(clip.words, key=lambda m: m.offset))
+    mark = next(marks, None)
+    for k, token in enumerate(tokens):
+        while mark is not None and mark.offset < token.start:
+            mark = next(marks, None)
+        if mark is not None and mark.offset < token.end:
+            starts[k] = min(total, max(0, mark.sample - cut))
+    return starts
+
+
+def _strictly_increasing(spans: list[SpokenSpan]) -> list[SpokenSpan]:
+    """Merge a span into the one before it if it would not start later (duplicate marks)."""
+    merged: list[SpokenSpan] = []
+    for span in spans:
+        if merged and span.start <= merged[-1].start:
+            last = merged.pop()
+            end = max(last.speech_end, span.speech_end)
+            span = SpokenSpan(f"{last.text} {span.text}", last.start, end)
+        merged.append(span)
+    return merged
