@@ -61,6 +61,13 @@ _CLINGING = frozenset(
 )
 
 
+# Breaking right after one of these splits a verb from its participle or object.
+_AUXILIARIES = frozenset(
+    "am is are was were be been being has have had do does did will would shall should "
+    "can could may might must".split()
+)
+
+
 def split_sentences(paragraph: str, language: str = "en") -> tuple[str, ...]:
     """Split a paragraph into sentences with sentencex (knows "Mr.", "U.S.", "No. 7").
 
@@ -104,6 +111,8 @@ def break_penalty(before: str, after: str) -> float:
         return 1.0
     if _bare(before) in _CLINGING:
         return 12.0
+    if _bare(before) in _AUXILIARIES:
+        return 8.0
     following = _bare(after)
     if following in _CONJUNCTIONS:
         return 2.5
