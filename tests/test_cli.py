@@ -1,0 +1,202 @@
+"""The command line, in-process with Typer's CliRunner: exit codes, stdout and stderr apart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from narrator import __version__
+from narrator.cli import app
+from narrator.errors import ExitCode
+from tests.conftest import SAMPLE
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("narrator: error: ")
+    assert "Traceback" not in stderr
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_version() -> None:
+    code, out, err = invoke("--version")
+    assert (code, out, err) == (0, f"narrator {__version__}\n", "")
+
+
+@pytest.mark.parametrize("command", [[], ["render"], ["voices"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    code, out, _ = invoke(*command, "--help")
+    assert code == 0
+    assert "Usage: narrator" in out
+    if command:
+        assert "Example: narrator" in out
+
+
+def test_python_dash_m_works() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "narrator", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == f"narrator {__version__}\n"
+
+
+def test_render_writes_outputs_and_a_summary(tools: None, tmp_path: Path) -> None:
+    code, out, err = invoke("render", str(SAMPLE), "--out-dir", str(tmp_path), "--engine", "espeak")
+    assert code == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.json", "sample.srt", "sample.wav"]
+    assert "sample.wav" in out and "cues" in out
+    assert err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_quiet_prints_nothing(tools: None, tmp_path: Path) -> None:
+    code, out, err = invoke(
+        "render", str(SAMPLE), "-o", str(tmp_path), "--engine", "espeak", "--quiet"
+    )
+    assert (code, out, err) == (0, "", "")
+
+
+def test_voices_lists_ids(tools: None) -> None:
+    code, out, _ = invoke("voices", "--engine", "espeak")
+    assert code == 0
+    ids = [line.split("\t")[0] for line in out.splitlines()]
+    assert "gmw/en-US" in ids
+
+
+def _script(tmp_path: Path, text: str, name: str = "talk.txt") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "code", "needles"),
+    [
+        (lambda d: d / "absent.txt", [], ExitCode.BAD_INPUT, ["absent.txt", "no such file"]),
+        (lambda d: d, [], ExitCode.BAD_INPUT, ["is a directory"]),
+        (lambda d: _script(d, ""), [], ExitCode.BAD_INPUT, ["talk.txt", "empty"]),
+        (lambda d: _script(d, "\n  \n\t\n"), [], ExitCode.BAD_INPUT, ["empty"]),
+        (
+            lambda d: _script(d, "date 2020-01-02 click to enlarge\n"),
+            [],
+            ExitCode.BAD_INPUT,
+            ["talk.txt", "every line was dropped", "image-caption"],
+        ),
+        (
+            lambda d: _script(d, "Hello."),
+            ["--voice", "xx-nope"],
+            ExitCode.BAD_SETTING,
+            ["unknown voice 'xx-nope'", "narrator voices"],
+        ),
+        (
+            lambda d: _script(d, "Hello."),
+            ["--engine", "nope"],
+            ExitCode.BAD_SETTING,
+            ["unknown engine 'nope'", "pyttsx3", "espeak"],
+        ),
+        (
+            lambda d: _script(d, "Hello."),
+            ["--format", "aiff"],
+            ExitCode.BAD_SETTING,
+            ["unknown format 'aiff'", "mp3"],
+        ),
+        (lambda d: _script(d, "Hello."), ["--rate", "5"], ExitCode.BAD_SETTING, ["--rate 5"]),
+        (
+            lambda d: _script(d, "Hello."),
+            ["--sentence-pause", "-1"],
+            ExitCode.BAD_SETTING,
+            ["--sentence-pause"],
+        ),
+        (
+            lambda d: d / "binary.txt",
+            [],
+            ExitCode.BAD_INPUT,
+            ["binary.txt", "binary"],
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tools: None,
+    tmp_path: Path,
+    make: object,
+    extra: list[str],
+    code: int,
+    needles: list[str],
+) -> None:
+    (tmp_path / "binary.txt").write_bytes(b"RIFF\x00\x00\x00\x00WAVE")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "talk.srt").write_text("an earlier render\n", encoding="utf-8")
+    assert callable(make)
+    script = make(tmp_path)
+    exit_code, out, err = invoke(
+        "render", str(script), "-o", str(out_dir), "--engine", "espeak", *extra
+    )
+    assert exit_code == code
+    assert out == ""
+    assert_one_line_error(err, *needles)
+    # Nothing half-written, and what an earlier render produced is untouched.
+    assert [p.name for p in out_dir.iterdir()] == ["talk.srt"]
+    assert (out_dir / "talk.srt").read_text(encoding="utf-8") == "an earlier render\n"
+
+
+def _run_with_empty_path(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI with a PATH on which no program (ffmpeg included) can be found."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    env = dict(os.environ, PATH=str(bin_dir))
+    command = [sys.executable, "-m", "narrator", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+def test_missing_ffmpeg_is_reported(tools: None, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    result = _run_with_empty_path(
+        tmp_path,
+        "render",
+        str(SAMPLE),
+        "-o",
+        str(out_dir),
+        "-f",
+        "mp3",
+        "--engine",
+        "espeak",
+    )
+    assert result.returncode == ExitCode.MISSING_TOOL
+    assert_one_line_error(result.stderr, "ffmpeg not found", "apt-get install ffmpeg")
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_missing_espeak_library_is_reported(tmp_path: Path) -> None:
+    """With the library made unloadable, both engines say how to install it."""
+    for engine in ("espeak", "pyttsx3"):
+        code = (
+            "import ctypes, sys\n"
+            "real = ctypes.CDLL\n"
+            "def fake(name, *a, **k):\n"
+            "    if 'espeak' in str(name): raise OSError('not found')\n"
+            "    return real(name, *a, **k)\n"
+            "ctypes.CDLL = fake\n"
+            "from narrator.cli import main\n"
+            f"sys.argv = ['narrator', 'render', {str(SAMPLE)!r}, '-o', {str(tmp_path)!r}, "
+            f"'--engine', {engine!r}]\n"
+            "main()\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == ExitCode.MISSING_TOOL, result.stderr
+        assert_one_line_error(result.stderr, "libespeak-ng", "apt-get install libespeak-ng1")
+    assert list(tmp_path.iterdir()) == []
