@@ -49,8 +49,8 @@ def display_windows(
 
 
 def seconds(samples: int, rate: int) -> float:
-    """Samples as seconds rounded to the millisecond."""
-    return round(samples * 1000 / rate) / 1000
+    """Samples as seconds to the millisecond, rounded exactly as ``milliseconds``."""
+    return milliseconds(samples, rate) / 1000
 
 
 def milliseconds(samples: int, rate: int) -> int:

@@ -79,26 +79,11 @@ RULES: tuple[Rule, ...] = (
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-# Windows-1252 is what Western-European Windows editors and web pastes produce; when
-# the detector only knows the file is some single-byte Latin code page, it is the
-# right guess (charset-normalizer alone picks cp1250 for English with curly quotes).
-_LATIN_CODEPAGES = frozenset(
-    {
-        "cp1250",
-        "cp1252",
-        "cp1254",
-        "cp1257",
-        "latin_1",
-        "iso8859_15",
-        "iso8859_2",
-        "iso8859_9",
-        "iso8859_13",
-        "mac_roman",
-        "mac_latin2",
-        "cp850",
-        "cp437",
-    }
-)
+# Windows-1252 is what Western-European Windows editors and web pastes produce. It is
+# tried first: charset-normalizer alone guesses Baltic or DOS code pages for a short
+# English line with curly quotes. Text in another script (Cyrillic, Greek) read as
+# cp1252 comes out as mostly accented Latin letters, which gives it away.
+_MOST_ACCENTED = 0.3
 
 
 def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, str]:
@@ -139,6 +124,15 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
 
 
 def _decode_legacy(data: bytes, source: str) -> tuple[str, str]:
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        pass
+    else:
+        letters = [c for c in text if c.isalpha()]
+        accented = sum(1 for c in letters if not c.isascii())
+        if accented <= _MOST_ACCENTED * len(letters):
+            return text, "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
@@ -146,13 +140,7 @@ def _decode_legacy(data: bytes, source: str) -> tuple[str, str]:
         raise ScriptError(
             f"{source}: cannot tell the text encoding; save it as UTF-8 or pass --encoding"
         )
-    name = best.encoding
-    if name in _LATIN_CODEPAGES:
-        try:
-            return data.decode("cp1252"), "cp1252"
-        except UnicodeDecodeError:
-            pass
-    return str(best), name
+    return str(best), best.encoding
 
 
 def normalize_line(line: str) -> str:
@@ -165,7 +153,8 @@ def clean(text: str, source: str, rules: Sequence[Rule] = RULES) -> Script:
     """Split decoded text into paragraphs and drop noise lines; pure.
 
     Blank lines separate paragraphs; single line breaks are hard wraps and are
-    joined. A dropped line also ends the paragraph it interrupts.
+    joined. A dropped line also ends the paragraph it interrupts. A line that a
+    hard wrap joins to its neighbour is narration, whatever rule it matches.
     """
     paragraphs: list[Paragraph] = []
     dropped: list[DroppedLine] = []
@@ -177,13 +166,14 @@ def clean(text: str, source: str, rules: Sequence[Rule] = RULES) -> Script:
             paragraphs.append(Paragraph(start, " ".join(current)))
             current.clear()
 
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = normalize_line(raw)
+    lines = [normalize_line(raw) for raw in text.splitlines()]
+    for index, line in enumerate(lines):
+        number = index + 1
         if not line:
             flush()
             continue
         rule = next((r for r in rules if r.matches(line)), None)
-        if rule is not None:
+        if rule is not None and not _hard_wrapped(lines, index, bool(current)):
             flush()
             dropped.append(DroppedLine(number, line, rule.name))
             continue
@@ -192,6 +182,24 @@ def clean(text: str, source: str, rules: Sequence[Rule] = RULES) -> Script:
         current.append(line)
     flush()
     return Script(source, "", tuple(paragraphs), tuple(dropped))
+
+
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'’”)\]]*$")
+
+
+def _hard_wrapped(lines: Sequence[str], index: int, continues_text: bool) -> bool:
+    """True when the line is part of a wrapped sentence, so no whole-line rule applies.
+
+    A sentence runs on into the next line when that line starts in lower case, or
+    began on the previous kept line when that one has no closing punctuation and
+    this one starts in lower case.
+    """
+    line = lines[index]
+    following = lines[index + 1] if index + 1 < len(lines) else ""
+    if following[:1].islower() and not _SENTENCE_END.search(line):
+        return True
+    previous = lines[index - 1] if index else ""
+    return continues_text and line[:1].islower() and not _SENTENCE_END.search(previous)
 
 
 def read_script(path: Path, encoding: str | None = None) -> Script:
