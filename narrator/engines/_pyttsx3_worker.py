@@ -3,6 +3,14 @@
 Protocol: one JSON request per line on stdin, one JSON reply per line on the
 original stdout. pyttsx3 prints chatter on stdout, so the protocol gets its own
 copy of the descriptor and fd 1 is pointed at /dev/null before pyttsx3 loads.
+
+Why utterances got lost (pyttsx3 2.99, espeak driver): setting a property queues
+a command in eSpeak, which then reports itself as playing; runAndWait ends by
+calling the driver's stop(), which cancels whatever eSpeak is playing, so the
+property change and the new utterance were cancelled together: an empty WAV and
+a forgotten rate. Here properties are set only when they differ, eSpeak is
+waited on until idle before each utterance, and an utterance reported as not
+completed is answered as a failure.
 """
 
 from __future__ import annotations
@@ -10,8 +18,69 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
+
+# How long to wait for eSpeak to go idle before an utterance.
+IDLE_TIMEOUT = 5.0
+
+
+class _Speaker:
+    def __init__(self) -> None:
+        import pyttsx3
+
+        self.driver = "espeak" if sys.platform.startswith("linux") else None
+        self.engine: Any = pyttsx3.init(self.driver)
+        self.finished = threading.Event()
+        self.completed = False
+        self.engine.connect("finished-utterance", self._on_finished)
+        self.busy = _espeak_busy() if self.driver == "espeak" else (lambda: False)
+        self.voice: str | None = None
+        # The proxy queues commands until its first loop has run: run one now, so
+        # that later property changes take effect at once.
+        with tempfile.TemporaryDirectory() as folder:
+            self.say("ready", os.path.join(folder, "warm-up.wav"), 10.0)  # noqa: PTH118
+
+    def _on_finished(self, name: object = None, completed: bool = True) -> None:
+        self.completed = bool(completed)
+        self.finished.set()
+
+    def wait_idle(self) -> None:
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        while self.busy() and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def configure(self, rate: int, voice: str | None) -> None:
+        if voice and voice != self.voice:
+            self.engine.setProperty("voice", voice)
+            self.voice = voice
+        if self.engine.getProperty("rate") != rate:
+            self.engine.setProperty("rate", rate)
+        self.wait_idle()
+
+    def say(self, text: str, path: str, timeout: float) -> str:
+        """Speak text into path; return "" on success or what went wrong."""
+        self.wait_idle()
+        self.finished.clear()
+        self.completed = False
+        self.engine.save_to_file(text, path)
+        self.engine.runAndWait()
+        # runAndWait can return before the driver has written the file;
+        # finished-utterance is sent only after the write.
+        if not self.finished.wait(timeout):
+            return "no finished-utterance event"
+        if not self.completed:
+            return "the driver cancelled the utterance"
+        return ""
+
+
+def _espeak_busy() -> Callable[[], bool]:
+    from pyttsx3.drivers import _espeak
+
+    return lambda: bool(_espeak.IsPlaying())
 
 
 def _serve() -> None:
@@ -21,12 +90,7 @@ def _serve() -> None:
     # Python-level prints (pyttsx3's "Audio saved to ...") go nowhere as well.
     sys.stdout = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115, PTH123
 
-    import pyttsx3
-
-    driver = "espeak" if sys.platform.startswith("linux") else None
-    engine: Any = pyttsx3.init(driver)
-    finished = threading.Event()
-    engine.connect("finished-utterance", lambda name=None, completed=True: finished.set())
+    speaker = _Speaker()
 
     def reply(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message) + "\n")
@@ -37,20 +101,13 @@ def _serve() -> None:
             if request["op"] == "voices":
                 voices = [
                     {"id": v.id, "name": v.name or v.id, "language": (v.languages or [""])[0]}
-                    for v in engine.getProperty("voices")
+                    for v in speaker.engine.getProperty("voices")
                 ]
                 reply({"ok": True, "voices": voices})
             elif request["op"] == "say":
-                finished.clear()
-                if request.get("voice"):
-                    engine.setProperty("voice", request["voice"])
-                engine.setProperty("rate", request["rate"])
-                engine.save_to_file(request["text"], request["path"])
-                engine.runAndWait()
-                # runAndWait can return before the driver has written the file;
-                # finished-utterance is sent only after the write.
-                done = finished.wait(request["timeout"])
-                reply({"ok": done, "error": "" if done else "no finished-utterance event"})
+                speaker.configure(request["rate"], request.get("voice"))
+                error = speaker.say(request["text"], request["path"], request["timeout"])
+                reply({"ok": not error, "error": error})
             else:
                 reply({"ok": False, "error": f"unknown op {request['op']}"})
         except Exception as exc:  # the parent decides whether to retry

@@ -1,11 +1,11 @@
 """The default engine: pyttsx3 (eSpeak NG on Linux, SAPI5 on Windows, NSSpeech on macOS).
 
 pyttsx3 2.99's Linux driver is unreliable: runAndWait() can return before the
-WAV is written, some calls under load write an empty file or ignore the rate,
-it prints to stdout, and a fork after init hangs. So pyttsx3 runs in a child
-process (started fresh, never forked from an initialised one), every file gets
-a new name, each clip is validated, and a bad or late clip is retried after
-restarting the child.
+WAV is written, some calls write an empty file or ignore the rate (the cause,
+and how the child avoids it, is in _pyttsx3_worker), it prints to stdout, and a
+fork after init hangs. So pyttsx3 runs in a child process (started fresh, never
+forked from an initialised one), every file gets a new name, each clip is
+validated, and a bad or late clip is retried after restarting the child.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ SILENT_PEAK = 64
 # A clip whose pace (samples per character) is this far from the run's median is
 # suspected of having ignored the rate; at least this many characters are needed
 # to judge, since short texts vary too much.
-PACE_TOLERANCE = 1.3
-PACE_MIN_CHARS = 40
+PACE_TOLERANCE = 1.5
+PACE_MIN_CHARS = 60
 
 
 def _check_installed() -> None:
@@ -133,6 +133,8 @@ class Engine:
         self._log = Path(self._dir.name, "worker.log").open("wb")  # noqa: SIM115
         self._worker: _Worker | None = None
         self._count = 0
+        #: Why attempts had to be repeated, and how often, over the engine's life.
+        self.retries: dict[str, int] = {}
         self._paces: list[float] = []
         self._voices = self._load_voices()
         self.voice: str | None = None
@@ -177,7 +179,9 @@ class Engine:
         """Speak ``text`` to a fresh WAV file in the child; validate it, retry if bad."""
         problem = "no attempt"
         suspect: float | None = None
-        for _attempt in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                self.retries[problem] = self.retries.get(problem, 0) + 1
             self._count += 1
             path = Path(self._dir.name, f"clip{self._count}.wav")
             timeout = 10.0 + len(text) / 5
@@ -208,6 +212,7 @@ class Engine:
                 path.unlink(missing_ok=True)
             if clip.samples == 0 or audioop.max(clip.pcm, 2) < SILENT_PEAK:
                 problem = "empty or silent audio"
+                self._restart()
                 continue
             pace = clip.samples / len(text)
             if len(text) >= PACE_MIN_CHARS and len(self._paces) >= 3:
