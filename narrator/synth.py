@@ -132,6 +132,9 @@ class SentenceSpeaker:
             return total if k == len(tokens) else starts[k]
 
         def fits(i: int, j: int) -> bool:
+            # Sentences are whitespace-folded, so the span's length is the joined text's.
+            if tokens[j - 1].end - tokens[i].start > self.limits.max_chars:
+                return False
             begin, end = at(i) if i else 0, at(j)
             return (
                 end is not None

@@ -21,6 +21,7 @@ _CHARS_UTF8 = 1
 _EVENT_LIST_TERMINATED = 0
 _EVENT_WORD = 1
 _RATE = 1
+_BUFFER_MS = 500
 
 
 class _Event(ctypes.Structure):
@@ -65,7 +66,10 @@ class _Library:
             raise MissingToolError(
                 f"eSpeak NG library {LIBRARY} not found: {INSTALL_HINT}"
             ) from None
-        self.sample_rate: int = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
+        # Audio comes back in chunks of this many ms: fewer, larger callbacks cost less.
+        self.sample_rate: int = self.lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, _BUFFER_MS, None, 0
+        )
         if self.sample_rate <= 0:
             raise MissingToolError(
                 f"eSpeak NG could not start (data files missing?): {INSTALL_HINT}"

@@ -1,0 +1,501 @@
+"""Benchmark narrator: render speed, peak memory and start-up time against baselines.
+
+Generates deterministic narration-like scripts, renders them with each engine via the
+``narrator`` CLI and compares with the raw ``espeak-ng`` binary, a short script and a bare
+``import typer``. Prints a report; it asserts nothing about timings.
+
+Run from the repository root::
+
+    .venv/bin/python scripts/bench.py [--minutes-long 60] [--minutes-short 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WORDS_PER_MINUTE = 175
+SEED = 1887
+NOISE_LINE = "date 2024-01-01 click to enlarge"
+STARTUP_RUNS = 15
+STDERR_TAIL_CHARS = 2000
+
+TARGET_WALL_RATIO = 1.5
+TARGET_MEMORY_RATIO = 1.3
+TARGET_STARTUP_RATIO = 1.5
+
+# --- script generation -------------------------------------------------------------
+
+# fmt: off
+ADJECTIVES = (
+    "old", "quiet", "narrow", "distant", "broad", "northern", "weathered", "famous",
+    "forgotten", "busy", "small", "ancient", "crowded", "wooden", "silver", "early",
+    "patient", "restless", "modest", "remarkable", "stubborn", "careful", "hidden", "bright",
+)
+NOUNS = (
+    "river", "harbour", "railway", "village", "factory", "library", "bridge", "valley",
+    "mill", "lighthouse", "market", "canal", "observatory", "orchard", "station", "archive",
+    "workshop", "garden", "cathedral", "mine", "ferry", "telegraph", "school", "newspaper",
+)
+PLURAL_UNITS = (
+    "miles", "workers", "families", "pages", "letters", "acres", "barrels", "visitors",
+    "ships", "tons of coal", "dollars", "lamps",
+)
+VERBS = (
+    "crossed", "rebuilt", "described", "visited", "opened", "abandoned", "measured",
+    "photographed", "mapped", "restored", "praised", "surveyed", "funded", "closed",
+    "expanded", "remembered",
+)
+INTRANSITIVE = (
+    "waited", "prospered", "changed", "declined", "grew", "struggled", "recovered",
+    "flourished", "endured", "listened",
+)
+PREPOSITIONS = ("near", "beyond", "along", "behind", "across", "beside", "above", "below")
+ADVERBS = ("slowly", "quietly", "suddenly", "gradually", "eventually", "briefly", "rarely")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December",
+)
+SURNAMES = (
+    "Hale", "Whitmore", "Okafor", "Lindqvist", "Carter", "Moreau", "Tanaka", "Brennan",
+    "Alvarez", "Fairbanks", "Novak", "Pemberton",
+)
+TITLES = ("Mr.", "Mrs.", "Dr.", "Prof.", "Capt.")
+PLACES = (
+    "the U.S.", "the U.K.", "St. Louis", "Boston", "the valley", "Ohio", "the coast",
+    "New Orleans", "the capital", "Mt. Vernon",
+)
+CONNECTORS = (
+    "and", "but", "while", "although", "because", "so", "yet", "until", "after", "before",
+)
+OPENERS = (
+    "In those years", "By then", "Even so", "For a while", "At first", "Later on",
+    "Meanwhile", "In the end", "Years afterwards", "According to the records",
+)
+# fmt: on
+
+
+def ordinal(number: int) -> str:
+    """Return an English ordinal such as '1st', '12th' or '23rd'."""
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def noun_phrase(rng: random.Random) -> str:
+    """A subject or object: a person, a place or a described thing."""
+    kind = rng.random()
+    if kind < 0.25:
+        return f"{rng.choice(TITLES)} {rng.choice(SURNAMES)}"
+    if kind < 0.35:
+        return f"the {ordinal(rng.randint(1, 31))} {rng.choice(NOUNS)}"
+    return f"the {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+
+
+def time_phrase(rng: random.Random) -> str:
+    """A date-like phrase with a year, an ordinal or a month."""
+    kind = rng.random()
+    if kind < 0.4:
+        return f"in {rng.randint(1780, 1999)}"
+    if kind < 0.7:
+        return f"on the {ordinal(rng.randint(1, 31))} of {rng.choice(MONTHS)}"
+    return f"by the {ordinal(rng.randint(12, 20))} century"
+
+
+def extra_phrase(rng: random.Random) -> str:
+    """A phrase that can follow a clause without a comma."""
+    kind = rng.random()
+    if kind < 0.3:
+        return time_phrase(rng)
+    if kind < 0.55:
+        return f"{rng.choice(PREPOSITIONS)} {noun_phrase(rng)}"
+    if kind < 0.75:
+        return f"with about {rng.randint(2, 9500):,} {rng.choice(PLURAL_UNITS)}"
+    if kind < 0.9:
+        return f"in {rng.choice(PLACES)}"
+    return rng.choice(ADVERBS)
+
+
+def clause(rng: random.Random) -> str:
+    """A small independent clause: subject, verb and maybe an object."""
+    subject = noun_phrase(rng)
+    if rng.random() < 0.3:
+        return f"{subject} {rng.choice(INTRANSITIVE)}"
+    return f"{subject} {rng.choice(VERBS)} {noun_phrase(rng)}"
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())
+
+
+def sentence(rng: random.Random, min_words: int = 6, max_words: int = 40) -> str:
+    """One sentence of roughly min_words..max_words words, with commas and semicolons."""
+    target = round(rng.triangular(min_words, max_words, 14))
+    text = clause(rng)
+    if rng.random() < 0.3:
+        text = f"{rng.choice(OPENERS)}, {text}"
+    used_semicolon = False
+    while word_count(text) < target:
+        roll = rng.random()
+        if roll < 0.45:
+            piece = f" {extra_phrase(rng)}"
+        elif roll < 0.8:
+            piece = f", {rng.choice(CONNECTORS)} {clause(rng)}"
+        elif roll < 0.9 and not used_semicolon:
+            piece, used_semicolon = f"; {clause(rng)}", True
+        else:
+            piece = f", {extra_phrase(rng)},"
+            piece += f" {clause(rng)}" if rng.random() < 0.5 else f" {extra_phrase(rng)}"
+        if word_count(text + piece) > max_words:
+            break
+        text += piece
+    end = rng.choices((".", "?", "!"), weights=(90, 6, 4))[0]
+    return text[0].upper() + text[1:] + end
+
+
+def paragraph(rng: random.Random) -> str:
+    """A paragraph of three to six sentences."""
+    return " ".join(sentence(rng) for _ in range(rng.randint(3, 6)))
+
+
+def narration(minutes: float, seed: int = SEED) -> str:
+    """Deterministic narration text of about ``minutes`` of speech at 175 wpm."""
+    rng = random.Random(seed)
+    target = round(minutes * WORDS_PER_MINUTE)
+    paragraphs: list[str] = []
+    words = 0
+    while words < target:
+        paragraphs.append(paragraph(rng))
+        words += word_count(paragraphs[-1])
+    return "\n\n".join(paragraphs) + "\n"
+
+
+@dataclass(frozen=True)
+class ScriptFiles:
+    """A generated script: with the noise line (for narrator) and without (for espeak-ng)."""
+
+    minutes: float
+    noisy: Path
+    clean: Path
+    words: int
+
+
+def write_script(folder: Path, minutes: float) -> ScriptFiles:
+    """Write the narration for ``minutes`` in both forms and return their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = narration(minutes)
+    stem = f"narration-{minutes:g}min"
+    noisy = folder / f"{stem}.txt"
+    clean = folder / f"{stem}.clean.txt"
+    noisy.write_text(f"{NOISE_LINE}\n\n{body}", encoding="utf-8")
+    clean.write_text(body, encoding="utf-8")
+    return ScriptFiles(minutes, noisy, clean, word_count(body))
+
+
+# --- running commands --------------------------------------------------------------
+
+
+class CommandFailed(Exception):
+    """A benchmarked command exited with an error; ``partial``: lines measured before it."""
+
+    def __init__(self, command: Sequence[str], code: int, stderr: str) -> None:
+        super().__init__(f"exit code {code}: {' '.join(command)}")
+        self.command = list(command)
+        self.code = code
+        self.stderr = stderr
+        self.partial: list[str] = []
+
+
+@dataclass(frozen=True)
+class Run:
+    """Wall time and peak resident memory of one finished command."""
+
+    wall: float
+    max_rss_kib: int
+
+
+def run_measured(command: Sequence[str], log: Path) -> Run:
+    """Run ``command``; return its wall time and wait4 peak RSS; raise CommandFailed."""
+    with log.open("wb") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+    # wait4 reaped the child, so tell the Popen object its exit code.
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+        raise CommandFailed(command, process.returncode, tail)
+    return Run(wall, usage.ru_maxrss)
+
+
+def run_quiet(command: Sequence[str]) -> float:
+    """Run ``command`` with output discarded; return its wall time; raise CommandFailed."""
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise CommandFailed(command, result.returncode, result.stderr[-STDERR_TAIL_CHARS:])
+    return wall
+
+
+def narrator_executable() -> Path:
+    """The narrator console script next to this interpreter (the project venv)."""
+    return Path(sys.executable).parent / "narrator"
+
+
+# --- measurements ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Render:
+    """One narrator render: its measured run and the audio duration from the manifest."""
+
+    engine: str
+    script: ScriptFiles
+    run: Run
+    audio_seconds: float
+
+
+def espeak_baseline(script: ScriptFiles, out_dir: Path) -> Run:
+    """Time the raw espeak-ng binary writing a WAV of the cleaned script."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wav = out_dir / f"{script.clean.stem}.wav"
+    command = ["espeak-ng", "-v", "en-us", "-s", str(WORDS_PER_MINUTE), "-w", str(wav)]
+    command += ["-f", str(script.clean)]
+    return run_measured(command, out_dir / f"{script.clean.stem}.stderr.log")
+
+
+def render(engine: str, script: ScriptFiles, out_dir: Path) -> Render:
+    """Render ``script`` with narrator and ``engine``; read the audio duration back."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [str(narrator_executable()), "render", str(script.noisy)]
+    command += ["--out-dir", str(out_dir), "--engine", engine, "--quiet"]
+    run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log")
+    manifest = json.loads((out_dir / f"{script.noisy.stem}.json").read_text(encoding="utf-8"))
+    return Render(engine, script, run, float(manifest["audio"]["duration"]))
+
+
+def startup_medians(runs: int) -> tuple[float, float]:
+    """Median wall times of 'narrator --help' and 'python -c "import typer"', alternated."""
+    help_command = [str(narrator_executable()), "--help"]
+    import_command = [sys.executable, "-c", "import typer"]
+    help_times: list[float] = []
+    import_times: list[float] = []
+    for _ in range(runs):
+        help_times.append(run_quiet(help_command))
+        import_times.append(run_quiet(import_command))
+    return statistics.median(help_times), statistics.median(import_times)
+
+
+# --- report ------------------------------------------------------------------------
+
+
+def verdict(ratio: float, target: float | None) -> str:
+    """'(target <= X)  PASS/MISS', or '(info)' when there is no target."""
+    if target is None:
+        return "(info)"
+    return f"(target <= {target:g})  {'PASS' if ratio <= target else 'MISS'}"
+
+
+def mib(kib: int) -> str:
+    """KiB as a MiB string."""
+    return f"{kib / 1024:.1f} MiB"
+
+
+def ratio_text(ratio: float) -> str:
+    """Two decimals, or four for the small real-time factors."""
+    return f"{ratio:5.2f}" if ratio >= 0.1 else f"{ratio:.4f}"
+
+
+def line(label: str, value: str, baseline: str, ratio: float, target: float | None) -> str:
+    """One aligned report line."""
+    text = f"{label:<30} {value:<26} vs {baseline:<32} ratio {ratio_text(ratio)}"
+    return f"{text}  {verdict(ratio, target)}"
+
+
+def wall_lines(result: Render, baseline: Run) -> list[str]:
+    """Wall time against espeak-ng, and the real-time factor against the audio length."""
+    name = f"{result.engine} engine, {result.script.minutes:g} min"
+    target = TARGET_WALL_RATIO if result.engine == "espeak" else None
+    wall = line(
+        name,
+        f"wall {result.run.wall:.1f} s",
+        f"espeak-ng -w {baseline.wall:.1f} s",
+        result.run.wall / baseline.wall,
+        target,
+    )
+    realtime = line(
+        name,
+        f"wall {result.run.wall:.1f} s",
+        f"audio {result.audio_seconds:.1f} s (RTF)",
+        result.run.wall / result.audio_seconds,
+        None,
+    )
+    return [wall, realtime]
+
+
+def memory_line(long: Render, short: Render) -> str:
+    """Peak RSS of the long render against the short one."""
+    return line(
+        f"{long.engine} engine, peak RSS*",
+        f"{long.script.minutes:g} min {mib(long.run.max_rss_kib)}",
+        f"{short.script.minutes:g} min {mib(short.run.max_rss_kib)}",
+        long.run.max_rss_kib / short.run.max_rss_kib,
+        TARGET_MEMORY_RATIO,
+    )
+
+
+def startup_line(help_median: float, import_median: float) -> str:
+    """'narrator --help' against a bare 'import typer'."""
+    return line(
+        "start-up (median of runs)",
+        f"narrator --help {help_median * 1000:.0f} ms",
+        f"python -c 'import typer' {import_median * 1000:.0f} ms",
+        help_median / import_median,
+        TARGET_STARTUP_RATIO,
+    )
+
+
+MEMORY_NOTE = (
+    "* peak RSS is ru_maxrss from os.wait4 on the narrator process: on Linux it is the\n"
+    "  largest of that process and the children it reaped (not their sum), so for\n"
+    "  pyttsx3 it may be the worker's peak; espeak-ng's own peak is shown for scale."
+)
+
+
+# --- main --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes-long", type=float, default=60.0, help="long script length")
+    parser.add_argument("--minutes-short", type=float, default=10.0, help="short script length")
+    parser.add_argument(
+        "--engines", default="espeak,pyttsx3", help="comma-separated narrator engines"
+    )
+    parser.add_argument("--keep", type=Path, help="keep scripts and outputs in this folder")
+    parser.add_argument(
+        "--skip-long",
+        action="store_true",
+        help="quick run: compare wall time on the short script, skip the memory ratio",
+    )
+    parser.add_argument("--startup-runs", type=int, default=STARTUP_RUNS, help="runs per command")
+    return parser.parse_args(argv)
+
+
+@contextlib.contextmanager
+def work_folder(keep: Path | None) -> Iterator[Path]:
+    """The --keep folder, or a temporary one removed afterwards."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="narrator-bench-") as folder:
+        yield Path(folder)
+
+
+def progress(message: str) -> None:
+    """A progress note on stderr, so the report on stdout stays clean."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Report:
+    """Report lines so far, and the commands that failed."""
+
+    lines: list[str] = field(default_factory=list)
+    failures: list[CommandFailed] = field(default_factory=list)
+
+    def print(self) -> None:
+        """Print the lines, then each failed command with its stderr tail."""
+        print("\n".join(self.lines))
+        for failure in self.failures:
+            print(f"\ncommand failed (exit {failure.code}): {' '.join(failure.command)}")
+            print(f"stderr tail:\n{failure.stderr.rstrip()}")
+
+
+def short_line(result: Render) -> str:
+    """The short render's own numbers, for reference."""
+    name = f"{result.engine} engine, {result.script.minutes:g} min"
+    return (
+        f"{name:<30} wall {result.run.wall:.1f} s, audio {result.audio_seconds:.1f} s, "
+        f"peak RSS* {mib(result.run.max_rss_kib)}  (info)"
+    )
+
+
+def measure_engine(
+    engine: str, scripts: tuple[ScriptFiles, ScriptFiles | None], baseline: Run, folder: Path
+) -> list[str]:
+    """Render the short and the long script with ``engine``; its report lines.
+
+    Raises CommandFailed with the lines measured so far in ``partial``.
+    """
+    short, long = scripts
+    progress(f"narrator {engine}, {short.minutes:g} min")
+    short_render = render(engine, short, folder / engine)
+    lines = [short_line(short_render)]
+    if long is None:
+        return [*lines, *wall_lines(short_render, baseline)]
+    progress(f"narrator {engine}, {long.minutes:g} min")
+    try:
+        long_render = render(engine, long, folder / engine)
+    except CommandFailed as failure:
+        failure.partial = lines
+        raise
+    return [*lines, *wall_lines(long_render, baseline), memory_line(long_render, short_render)]
+
+
+def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
+    """Run every measurement into ``report``; an engine that fails does not stop the rest."""
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    short = write_script(folder / "scripts", args.minutes_short)
+    long = None if args.skip_long else write_script(folder / "scripts", args.minutes_long)
+    compared = short if long is None else long
+    progress(f"scripts: {short.words} words (short), {compared.words} words (compared)")
+
+    baseline = espeak_baseline(compared, folder / "espeak-ng")
+    progress(f"espeak-ng binary: {baseline.wall:.1f} s, peak {mib(baseline.max_rss_kib)}")
+    for engine in engines:
+        try:
+            report.lines += measure_engine(engine, (short, long), baseline, folder)
+        except CommandFailed as failure:
+            report.failures.append(failure)
+            report.lines += failure.partial
+            report.lines.append(f"{engine} engine: FAILED (command and stderr below)")
+    progress(f"start-up, {args.startup_runs} runs each")
+    report.lines.append(startup_line(*startup_medians(args.startup_runs)))
+    report.lines.append(f"espeak-ng binary peak RSS: {mib(baseline.max_rss_kib)}")
+    report.lines.append(MEMORY_NOTE)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the report; 1 if a command failed, else 0."""
+    args = parse_args(argv)
+    report = Report()
+    with work_folder(args.keep) as folder:
+        try:
+            benchmark(args, folder, report)
+        except CommandFailed as failure:
+            report.failures.append(failure)
+    report.print()
+    return 1 if report.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
