@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from narrator import __version__
+from narrator.defaults import (
+    DEFAULT_ENGINE,
+    DEFAULT_FORMAT,
+    DEFAULT_PARAGRAPH_PAUSE_MS,
+    DEFAULT_RATE,
+    DEFAULT_SENTENCE_PAUSE_MS,
+)
 from narrator.errors import ExitCode, NarratorError
 
 if TYPE_CHECKING:
@@ -77,14 +84,20 @@ def render(
     ] = Path("output"),
     audio_format: Annotated[
         str, typer.Option("--format", "-f", help="Audio format: wav, mp3, ogg, opus, flac or m4a.")
-    ] = "wav",
-    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = "pyttsx3",
+    ] = DEFAULT_FORMAT,
+    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = DEFAULT_ENGINE,
     voice: Annotated[
         Optional[str], typer.Option(help="Voice id (see 'narrator voices').")  # noqa: UP045
     ] = None,
-    rate: Annotated[int, typer.Option(help="Speaking rate in words per minute (80-450).")] = 175,
-    sentence_pause: Annotated[int, typer.Option(help="Silence between sentences, in ms.")] = 350,
-    paragraph_pause: Annotated[int, typer.Option(help="Silence between paragraphs, in ms.")] = 900,
+    rate: Annotated[
+        int, typer.Option(help="Speaking rate in words per minute (80-450).")
+    ] = DEFAULT_RATE,
+    sentence_pause: Annotated[
+        int, typer.Option(help="Silence between sentences, in ms.")
+    ] = DEFAULT_SENTENCE_PAUSE_MS,
+    paragraph_pause: Annotated[
+        int, typer.Option(help="Silence between paragraphs, in ms.")
+    ] = DEFAULT_PARAGRAPH_PAUSE_MS,
     encoding: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(help="Force the script's text encoding (default: detected)."),
@@ -146,7 +159,7 @@ def _summary(result: RenderResult) -> None:
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = "pyttsx3",
+    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = DEFAULT_ENGINE,
 ) -> None:
     """List the voice ids an engine offers (id, language, name).
 

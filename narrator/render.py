@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from narrator.cues import SpokenSpan, TimedCue, display_windows
+from narrator.defaults import (
+    DEFAULT_FORMAT,
+    DEFAULT_PARAGRAPH_PAUSE_MS,
+    DEFAULT_SENTENCE_PAUSE_MS,
+)
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError, SynthesisError
 from narrator.script import Script, read_script
 from narrator.segment import CueLimits, split_sentences
 
-DEFAULT_FORMAT = "wav"
 AUDIO_FORMATS = ("wav", "mp3", "ogg", "opus", "flac", "m4a")
-DEFAULT_SENTENCE_PAUSE_MS = 350
-DEFAULT_PARAGRAPH_PAUSE_MS = 900
 MAX_PAUSE_MS = 10_000
 
 Progress = Callable[[int, int], None]
@@ -181,7 +183,7 @@ def render(
                 script=script,
                 settings=settings,
                 engine_fingerprint=engine.fingerprint(),
-                voice=getattr(engine, "voice", None),
+                voice=engine.voice,
                 sample_rate=rate,
                 samples=samples,
                 audio=audio,

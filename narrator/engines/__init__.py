@@ -6,10 +6,9 @@ import importlib
 from dataclasses import dataclass
 from typing import Protocol
 
+from narrator.defaults import DEFAULT_ENGINE, DEFAULT_RATE
 from narrator.errors import SettingError
 
-DEFAULT_ENGINE = "pyttsx3"
-DEFAULT_RATE = 175
 MIN_RATE, MAX_RATE = 80, 450
 
 # name -> module holding an ``Engine`` class that implements SpeechEngine.
@@ -77,6 +76,8 @@ class SpeechEngine(Protocol):
     #: True when ``synthesize`` reports where each word starts in the audio.
     word_timing: bool
     sample_rate: int
+    #: The voice id in use; None means the platform's default voice.
+    voice: str | None
 
     def fingerprint(self) -> str:
         """A string that changes whenever the same text would sound different."""

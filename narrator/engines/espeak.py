@@ -147,7 +147,7 @@ class Engine:
         self.sample_rate = self._lib.sample_rate
         self.rate = settings.rate
         wanted = settings.voice or DEFAULT_VOICE
-        self.voice = check_voice(
+        self.voice: str | None = check_voice(
             VoiceSettings(settings.engine, wanted, settings.rate), self._lib.voices()
         )
 
@@ -161,7 +161,7 @@ class Engine:
 
     def synthesize(self, text: str) -> Clip:
         """Speak ``text`` synchronously; word marks come from eSpeak's word events."""
-        return self._lib.speak(text, self.voice, self.rate)
+        return self._lib.speak(text, self.voice or DEFAULT_VOICE, self.rate)
 
     def close(self) -> None:
         """Nothing to release: the library stays loaded for the process."""
