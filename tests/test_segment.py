@@ -302,28 +302,23 @@ def test_chunks_fit_and_give_back_the_sentence(name: str, sentence: str) -> None
         assert " ".join(chunks) == " ".join(sentence.split())
 
 
-def test_long_sentence_is_cut_at_the_semicolon() -> None:
-    sentence = (
-        "The survey team crossed the northern plateau in three long days; "
-        "the weather held until the very last evening"
-    )
-    chunks = chunk_sentence(sentence, LIMITS, lambda t: len(t) / 15)
-    assert chunks == (
-        "The survey team crossed the northern plateau in three long days;",
-        "the weather held until the very last evening",
-    )
-
-
-def test_long_sentence_is_cut_at_the_comma() -> None:
-    sentence = (
-        "After the storm had passed over the valley and the roads were clear again, "
-        "the farmers returned to their fields"
-    )
-    chunks = chunk_sentence(sentence, LIMITS, lambda t: len(t) / 15)
-    assert chunks == (
-        "After the storm had passed over the valley and the roads were clear again,",
-        "the farmers returned to their fields",
-    )
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (
+            "The survey team crossed the northern plateau in three long days;",
+            "the weather held until the very last evening",
+        ),
+        (
+            "After the storm had passed over the valley and the roads were clear again,",
+            "the farmers returned to their fields",
+        ),
+    ],
+    ids=["semicolon", "comma"],
+)
+def test_long_sentence_is_cut_at_clause_punctuation(first: str, second: str) -> None:
+    chunks = chunk_sentence(f"{first} {second}", LIMITS, lambda t: len(t) / 15)
+    assert chunks == (first, second)
 
 
 def test_short_sentence_is_one_chunk() -> None:
