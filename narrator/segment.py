@@ -12,6 +12,12 @@ MAX_LINES = 2
 MAX_SECONDS = 7.0
 MIN_SECONDS = 5 / 6
 MAX_CPS = 20.0
+# Balance between the two lines of a cue matters less than a good break: one
+# penalty point per this many characters of difference.
+BALANCE_CHARS = 8
+# Where a cue ends matters more than where its line breaks: a clause boundary
+# between cues beats a slightly nicer line break inside one.
+CUT_WEIGHT = 2.0
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,7 @@ def _best_two_lines(words: tuple[str, ...], max_line: int) -> tuple[str, ...] | 
         second = total - first - 1
         if first > max_line or second > max_line:
             continue
-        # Balance matters less than a good break: 1 point per 8 characters of difference.
-        score = break_penalty(words[k - 1], words[k]) + abs(first - second) / 8
+        score = break_penalty(words[k - 1], words[k]) + abs(first - second) / BALANCE_CHARS
         if best is None or score < best[0]:
             best = (score, k)
     if best is None:
@@ -161,18 +166,44 @@ def _best_two_lines(words: tuple[str, ...], max_line: int) -> tuple[str, ...] | 
 
 def choose_cuts(
     tokens: Sequence[Token],
-    fits: Callable[[int, int], bool],
+    fits: Callable[[int, int], bool] = lambda _i, _j: True,
     allowed: Callable[[int], bool] = lambda _k: True,
+    limits: CueLimits = CueLimits(),
 ) -> tuple[tuple[int, int], ...]:
     """Partition tokens into cues; return (start, end) token index pairs.
 
-    Dynamic programming over cut points: each cue costs a constant, each cut its
-    break penalty, and very short cues a little more, so cuts land on clause
-    punctuation first, then on phrase boundaries. ``fits(i, j)`` says whether
-    tokens[i:j] may form one cue; ``allowed(k)`` whether a cue may start at token k.
-    A single token always forms a cue, so a partition always exists.
+    Dynamic programming over cut points. A cue must lay out within the line limits
+    and satisfy ``fits(i, j)`` (the caller's limit, such as time on screen); a cue
+    may start at token k only if ``allowed(k)``. Each cue costs a constant, the
+    penalty of the cut before it and of its own line break, and a little more if
+    very short, so cuts land on clause punctuation first, then on phrase
+    boundaries, and no cue needs an ugly line break. A single token always forms
+    a cue, so a partition always exists.
     """
     n = len(tokens)
+    prefix = [0]
+    for token in tokens:
+        prefix.append(prefix[-1] + len(token.text) + 1)
+    penalty = [0.0] + [break_penalty(tokens[k - 1].text, tokens[k].text) for k in range(1, n)]
+
+    def layout(i: int, j: int) -> float | None:
+        """Penalty of the best layout of tokens[i:j], None when they cannot be laid out."""
+        size = prefix[j] - prefix[i] - 1
+        if size <= limits.max_line:
+            return 0.0
+        if size > limits.max_chars or limits.max_lines < 2:
+            return None
+        best: float | None = None
+        for k in range(i + 1, j):
+            first = prefix[k] - prefix[i] - 1
+            if first > limits.max_line:
+                break
+            second = size - first - 1
+            if second <= limits.max_line:
+                score = penalty[k] + abs(first - second) / BALANCE_CHARS
+                best = score if best is None else min(best, score)
+        return best
+
     inf = float("inf")
     cost = [0.0] + [inf] * n
     back = [0] * (n + 1)
@@ -180,15 +211,13 @@ def choose_cuts(
         for i in range(j - 1, -1, -1):
             if cost[i] == inf or (i > 0 and not allowed(i)):
                 continue
-            fitting = j - i == 1 or fits(i, j)
+            shape = layout(i, j)
+            fitting = j - i == 1 or (shape is not None and fits(i, j))
             if not fitting and cost[j] < inf:
                 # Spans only grow as i falls: once one no longer fits, none will.
                 break
-            chars = tokens[j - 1].end - tokens[i].start
-            step = 10.0 if fitting else 1000.0
-            if i:
-                step += break_penalty(tokens[i - 1].text, tokens[i].text)
-            if chars < 16 and n > j - i:
+            step = (10.0 if fitting else 1000.0) + CUT_WEIGHT * penalty[i] + (shape or 0.0)
+            if prefix[j] - prefix[i] - 1 < 16 and n > j - i:
                 step += 4.0
             if cost[i] + step < cost[j]:
                 cost[j] = cost[i] + step
@@ -227,7 +256,7 @@ def chunk_sentence(
     tokens = tokenize(sentence, limits.max_line)
 
     def fits(i: int, j: int) -> bool:
-        text = join_tokens(tokens[i:j])
-        return text_fits(text, limits) and seconds(text) <= limits.max_seconds
+        return seconds(join_tokens(tokens[i:j])) <= limits.max_seconds
 
-    return tuple(join_tokens(tokens[i:j]) for i, j in choose_cuts(tokens, fits))
+    cuts = choose_cuts(tokens, fits, limits=limits)
+    return tuple(join_tokens(tokens[i:j]) for i, j in cuts)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from narrator.cues import SpokenSpan
 from narrator.engines import Clip, SpeechEngine
-from narrator.segment import CueLimits, Token, choose_cuts, join_tokens, text_fits, tokenize
+from narrator.segment import CueLimits, Token, choose_cuts, join_tokens, tokenize
 
 # A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
 # zero; the margin keeps faint noise from other engines out as well.
@@ -132,22 +132,14 @@ class SentenceSpeaker:
             return total if k == len(tokens) else starts[k]
 
         def fits(i: int, j: int) -> bool:
-            # Sentences are whitespace-folded, so the span's length is the joined text's.
-            if tokens[j - 1].end - tokens[i].start > self.limits.max_chars:
-                return False
             begin, end = at(i) if i else 0, at(j)
-            return (
-                end is not None
-                and begin is not None
-                and end - begin <= longest
-                and text_fits(join_tokens(tokens[i:j]), self.limits)
-            )
+            return end is not None and begin is not None and end - begin <= longest
 
         def allowed(k: int) -> bool:
             mark = starts[k]
             return mark is not None and mark > 0
 
-        cuts = choose_cuts(tokens, fits, allowed)
+        cuts = choose_cuts(tokens, fits, allowed, self.limits)
         begins = [0] + [onset_at_or_after(pcm, starts[i] or 0, self.rate) for i, _ in cuts[1:]]
         spans = []
         for k, (i, j) in enumerate(cuts):
@@ -178,10 +170,9 @@ class SentenceSpeaker:
         limits = self.limits
 
         def fits(i: int, j: int) -> bool:
-            text = join_tokens(tokens[i:j])
-            return text_fits(text, limits) and len(text) / self.cps <= limits.max_seconds
+            return len(join_tokens(tokens[i:j])) / self.cps <= limits.max_seconds
 
-        cuts = choose_cuts(tokens, fits) if first else _halve(tokens)
+        cuts = choose_cuts(tokens, fits, limits=limits) if first else _halve(tokens, limits)
         for i, j in cuts:
             text = join_tokens(tokens[i:j])
             pcm, _ = trim(self._clip(text))
@@ -192,10 +183,10 @@ class SentenceSpeaker:
                 out.append((text, pcm))
 
 
-def _halve(tokens: Sequence[Token]) -> tuple[tuple[int, int], ...]:
+def _halve(tokens: Sequence[Token], limits: CueLimits) -> tuple[tuple[int, int], ...]:
     """Cut tokens into two or more pieces at the best breaks, none over two thirds long."""
     limit = max(1, len(tokens) * 2 // 3)
-    return choose_cuts(tokens, lambda i, j: j - i <= limit)
+    return choose_cuts(tokens, lambda i, j: j - i <= limit, limits=limits)
 
 
 def _token_starts(tokens: Sequence[Token], clip: Clip, cut: int, total: int) -> list[int | None]:
