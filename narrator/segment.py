@@ -231,17 +231,6 @@ def choose_cuts(
     return tuple(reversed(cuts))
 
 
-def text_fits(text: str, limits: CueLimits) -> bool:
-    """True when the text can be laid out within the line limits (``break_lines`` succeeds)."""
-    size, line = len(text), limits.max_line
-    if size <= line:
-        return True
-    if size > limits.max_chars or limits.max_lines < 2:
-        return False
-    # Two lines fit when some space leaves at most ``line`` characters on each side.
-    return text.find(" ", size - 1 - line, line + 1) != -1
-
-
 def chunk_sentence(
     sentence: str,
     limits: CueLimits,

@@ -20,7 +20,6 @@ from narrator.segment import (
     choose_cuts,
     chunk_sentence,
     split_sentences,
-    text_fits,
     tokenize,
 )
 
@@ -170,7 +169,6 @@ def test_first_line_does_not_end_on_a_clinging_word(text: str) -> None:
 )
 def test_break_lines_returns_none_when_impossible(text: str) -> None:
     assert break_lines(text) is None
-    assert not text_fits(text, LIMITS)
 
 
 def test_one_line_limit() -> None:
