@@ -22,7 +22,7 @@ from narrator.defaults import (
 from narrator.errors import ExitCode, NarratorError
 
 if TYPE_CHECKING:
-    from narrator.render import RenderResult
+    from narrator.render import RenderResult, RenderSettings
 
 app = typer.Typer(
     name="narrator",
@@ -76,55 +76,148 @@ def _main(
     """Turn a narration script into a timed voice-over and its subtitles, offline."""
 
 
+# Options shared by the commands that read a script. None means "not given": the
+# value then comes from narrator.toml, or else from the defaults shown in the help.
+ScriptArgument = Annotated[
+    Path, typer.Argument(help="The script: a UTF-8 (or legacy) text file.", show_default=False)
+]
+ConfigOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--config", "-c", help="Config file (default: narrator.toml beside SCRIPT)."),
+]
+OutDirOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--out-dir", "-o", help="Folder for the outputs.  [default: output]"),
+]
+FormatOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--format",
+        "-f",
+        help=f"Audio format: wav, mp3, ogg, opus, flac or m4a.  [default: {DEFAULT_FORMAT}]",
+    ),
+]
+EngineOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help=f"Speech engine: pyttsx3 or espeak.  [default: {DEFAULT_ENGINE}]"),
+]
+VoiceOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Voice id (see 'narrator voices').  [default: the engine's]"),
+]
+RateOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(help=f"Speaking rate in words per minute (80-450).  [default: {DEFAULT_RATE}]"),
+]
+SentencePauseOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(help=f"Silence between sentences, ms.  [default: {DEFAULT_SENTENCE_PAUSE_MS}]"),
+]
+ParagraphPauseOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(help=f"Silence between paragraphs, ms.  [default: {DEFAULT_PARAGRAPH_PAUSE_MS}]"),
+]
+EncodingOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Force the script's text encoding.  [default: detected]"),
+]
+HeadingsOption = Annotated[
+    Optional[bool],  # noqa: UP045
+    typer.Option(
+        "--speak-headings/--no-speak-headings",
+        help="Speak Markdown headings as well as marking chapters.  [default: no]",
+        show_default=False,
+    ),
+]
+
+
+def _settings(script: Path, config: Path | None, **given: Any) -> RenderSettings:
+    """Settings from the command line over the config file over the defaults."""
+    from narrator import config as project_config
+
+    project = project_config.load(script, config)
+    return project_config.settings(project, project_config.Overrides(**given))
+
+
 @app.command()
 def render(
-    script: Annotated[Path, typer.Argument(help="The script: a UTF-8 (or legacy) text file.")],
-    out_dir: Annotated[
-        Path, typer.Option("--out-dir", "-o", help="Folder for the outputs.")
-    ] = Path("output"),
-    audio_format: Annotated[
-        str, typer.Option("--format", "-f", help="Audio format: wav, mp3, ogg, opus, flac or m4a.")
-    ] = DEFAULT_FORMAT,
-    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = DEFAULT_ENGINE,
-    voice: Annotated[
-        Optional[str], typer.Option(help="Voice id (see 'narrator voices').")  # noqa: UP045
-    ] = None,
-    rate: Annotated[
-        int, typer.Option(help="Speaking rate in words per minute (80-450).")
-    ] = DEFAULT_RATE,
-    sentence_pause: Annotated[
-        int, typer.Option(help="Silence between sentences, in ms.")
-    ] = DEFAULT_SENTENCE_PAUSE_MS,
-    paragraph_pause: Annotated[
-        int, typer.Option(help="Silence between paragraphs, in ms.")
-    ] = DEFAULT_PARAGRAPH_PAUSE_MS,
-    encoding: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(help="Force the script's text encoding (default: detected)."),
-    ] = None,
+    script: ScriptArgument,
+    out_dir: OutDirOption = None,
+    audio_format: FormatOption = None,
+    engine: EngineOption = None,
+    voice: VoiceOption = None,
+    rate: RateOption = None,
+    sentence_pause: SentencePauseOption = None,
+    paragraph_pause: ParagraphPauseOption = None,
+    encoding: EncodingOption = None,
+    speak_headings: HeadingsOption = None,
+    config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
-    """Render SCRIPT to OUT/<stem>.<format>, OUT/<stem>.srt and OUT/<stem>.json.
+    """Render SCRIPT to OUT/<stem>.<format>, .srt and .json (and .chapters.txt).
 
     Example: narrator render talk.txt --format mp3 --engine espeak --rate 160
     """
     with _reported():
-        from narrator.engines import VoiceSettings
-        from narrator.render import RenderSettings
         from narrator.render import render as run
 
-        settings = RenderSettings(
+        settings = _settings(
+            script,
+            config,
             out_dir=out_dir,
-            audio_format=audio_format.lower(),
-            voice=VoiceSettings(engine=engine, voice=voice, rate=rate),
+            audio_format=audio_format,
+            engine=engine,
+            voice=voice,
+            rate=rate,
             sentence_pause_ms=sentence_pause,
             paragraph_pause_ms=paragraph_pause,
             encoding=encoding,
+            speak_headings=speak_headings,
         )
         with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             result = run(script, settings, progress)
         if not quiet:
             _summary(result)
+
+
+@app.command()
+def check(
+    script: ScriptArgument,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    rate: RateOption = None,
+    sentence_pause: SentencePauseOption = None,
+    paragraph_pause: ParagraphPauseOption = None,
+    encoding: EncodingOption = None,
+    speak_headings: HeadingsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show what SCRIPT would say, without synthesizing anything.
+
+    Prints each paragraph's sentences and cues, an estimated duration, and every
+    line that cleaning dropped or changed, with its line number and rule. Exits
+    non-zero when nothing would be spoken.
+
+    Example: narrator check talk.txt --json
+    """
+    with _reported():
+        import json
+
+        from narrator.check import as_data, as_text, inspect
+
+        settings = _settings(
+            script,
+            config,
+            rate=rate,
+            sentence_pause_ms=sentence_pause,
+            paragraph_pause_ms=paragraph_pause,
+            encoding=encoding,
+            speak_headings=speak_headings,
+        )
+        inspection = inspect(script, settings)
+        if as_json:
+            typer.echo(json.dumps(as_data(inspection), ensure_ascii=False, indent=2))
+        else:
+            typer.echo(as_text(inspection), nl=False)
 
 
 @contextlib.contextmanager
@@ -153,8 +246,12 @@ def _summary(result: RenderResult) -> None:
     typer.echo(f"audio      {result.audio}  ({int(minutes)}:{secs:06.3f})")
     typer.echo(f"subtitles  {result.subtitles}  ({len(result.cues)} cues)")
     typer.echo(f"manifest   {result.manifest}")
+    if result.chapter_list is not None:
+        typer.echo(f"chapters   {result.chapter_list}  ({len(result.chapters)})")
     if result.script.dropped:
-        typer.echo(f"dropped    {len(result.script.dropped)} line(s): see the manifest")
+        typer.echo(
+            f"left out   {len(result.script.dropped)} line(s): see the manifest or 'narrator check'"
+        )
 
 
 @app.command()

@@ -42,6 +42,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
             "duration": seconds(result.samples, rate),
         },
         "subtitles": {"srt": result.subtitles.name, "cues": len(result.cues)},
+        "chapter_list": result.chapter_list.name if result.chapter_list else None,
         "paragraphs": [
             {
                 "index": p_number,
@@ -62,10 +63,47 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
             }
             for p_number, paragraph in enumerate(result.paragraphs, start=1)
         ],
+        "chapters": [
+            {"title": c.title, "line": c.line, "start": seconds(c.start, rate)}
+            for c in result.chapters
+        ],
         "dropped": [
             {"line": d.line, "text": d.text, "rule": d.rule} for d in result.script.dropped
         ],
+        "altered": [
+            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
+            for a in result.script.altered
+        ],
+        "lexicon": [
+            {"word": e.written, "say": e.say, "phonemes": e.phonemes}
+            for e in settings.lexicon.entries
+        ],
     }
+
+
+def clock(seconds_total: float) -> str:
+    """A YouTube chapter time: M:SS, or H:MM:SS from an hour on (whole seconds, rounded down)."""
+    whole = int(seconds_total)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def compose_chapters(result: RenderResult) -> str:
+    """The chapter list as YouTube reads it: ``0:00 Title`` lines, the first at 0:00.
+
+    A chapter that opens the script starts at 0:00 even after a leading pause;
+    narration before the first heading becomes an 'Introduction' chapter.
+    """
+    rate = result.sample_rate
+    first_speech = result.paragraphs[0].start if result.paragraphs else 0
+    lines: list[str] = []
+    for chapter in result.chapters:
+        start = 0 if chapter.start <= first_speech else chapter.start
+        if not lines and start > 0:
+            lines.append("0:00 Introduction")
+        lines.append(f"{clock(start / rate)} {chapter.title}")
+    return "\n".join(lines) + "\n"
 
 
 def manifest_json(result: RenderResult) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from narrator.cues import SpokenSpan, TimedCue, display_windows
 from narrator.defaults import (
@@ -14,11 +15,16 @@ from narrator.defaults import (
 )
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError, SynthesisError
-from narrator.script import Script, read_script
-from narrator.segment import CueLimits, split_sentences
+from narrator.lexicon import Lexicon
+from narrator.script import Cleaning, Script, read_script
+from narrator.segment import CueLimits, PlannedParagraph, plan_paragraph
 
 AUDIO_FORMATS = ("wav", "mp3", "ogg", "opus", "flac", "m4a")
 MAX_PAUSE_MS = 10_000
+
+if TYPE_CHECKING:
+    from narrator.stitch import Programme
+    from narrator.synth import SentenceSpeaker
 
 Progress = Callable[[int, int], None]
 
@@ -34,6 +40,8 @@ class RenderSettings:
     paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
     limits: CueLimits = field(default_factory=CueLimits)
     encoding: str | None = None
+    cleaning: Cleaning = field(default_factory=Cleaning)
+    lexicon: Lexicon = field(default_factory=Lexicon)
 
     def __post_init__(self) -> None:
         if self.audio_format not in AUDIO_FORMATS:
@@ -79,6 +87,15 @@ class ParagraphRecord:
 
 
 @dataclass(frozen=True)
+class ChapterRecord:
+    """A chapter mark: its title, source line and start in samples."""
+
+    title: str
+    line: int
+    start: int
+
+
+@dataclass(frozen=True)
 class RenderResult:
     """What a render produced, with every time in samples at ``sample_rate``."""
 
@@ -92,6 +109,8 @@ class RenderResult:
     subtitles: Path
     manifest: Path
     paragraphs: tuple[ParagraphRecord, ...]
+    chapters: tuple[ChapterRecord, ...] = ()
+    chapter_list: Path | None = None
 
     @property
     def duration(self) -> float:
@@ -104,9 +123,37 @@ class RenderResult:
         return tuple(c for p in self.paragraphs for s in p.sentences for c in s.cues)
 
 
-def plan(script: Script) -> tuple[tuple[str, ...], ...]:
-    """Sentences of each paragraph, in order."""
-    return tuple(split_sentences(p.text) for p in script.paragraphs)
+def plan(script: Script) -> tuple[PlannedParagraph, ...]:
+    """Sentences of each paragraph, in order, with the pauses the writer asked for."""
+    return tuple(plan_paragraph(p) for p in script.paragraphs)
+
+
+def silences(
+    paragraphs: Sequence[PlannedParagraph], sentence_ms: int, paragraph_ms: int
+) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Milliseconds of silence before each sentence, and after the last one; pure.
+
+    The automatic gaps are ``sentence_ms`` within a paragraph and ``paragraph_ms``
+    between paragraphs. Where the writer put pauses, the silence there is exactly
+    what they asked for (pauses at one place add up), and nothing automatic.
+    """
+    before: list[tuple[int, ...]] = []
+    carried: int | None = None
+    for number, paragraph in enumerate(paragraphs):
+        gaps = []
+        for k, sentence in enumerate(paragraph.sentences):
+            explicit = sentence.pause_before_ms
+            if k == 0 and carried is not None:
+                explicit = carried + (explicit or 0)
+            if explicit is not None:
+                gaps.append(explicit)
+            elif k:
+                gaps.append(sentence_ms)
+            else:
+                gaps.append(paragraph_ms if number else 0)
+        before.append(tuple(gaps))
+        carried = paragraph.pause_after_ms
+    return tuple(before), carried or 0
 
 
 def render(
@@ -114,19 +161,20 @@ def render(
 ) -> RenderResult:
     """Render ``script_path`` into ``settings.out_dir``; return what was written.
 
-    Writes ``<stem>.<format>``, ``<stem>.srt`` and ``<stem>.json`` together or not
-    at all. Raises a NarratorError subclass for bad input, settings or tools.
+    Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.json`` and, when the
+    script has headings, ``<stem>.chapters.txt``, together or not at all. Raises
+    a NarratorError subclass for bad input, settings or tools.
     """
     from narrator.engines import open_engine
     from narrator.files import Staging
-    from narrator.manifest import manifest_json
+    from narrator.manifest import compose_chapters, manifest_json
     from narrator.stitch import Programme, conform, encode, ffmpeg
     from narrator.subtitles import compose_srt
     from narrator.synth import SentenceSpeaker
 
-    script = read_script(script_path, settings.encoding)
-    sentences = plan(script)
-    total = sum(len(s) for s in sentences)
+    script = read_script(script_path, settings.encoding, settings.cleaning)
+    planned = plan(script)
+    gaps, trailing = silences(planned, settings.sentence_pause_ms, settings.paragraph_pause_ms)
     if settings.audio_format != "wav":
         ffmpeg()
     stem = script_path.stem
@@ -135,50 +183,33 @@ def render(
         engine = open_engine(settings.voice)
         try:
             rate = engine.sample_rate
-            speaker = SentenceSpeaker(engine, settings.voice.rate, settings.limits, conform)
+            speaker = SentenceSpeaker(
+                engine, settings.voice.rate, settings.limits, conform, settings.lexicon
+            )
             if settings.audio_format == "wav":
                 wav = staging.path(f"{stem}.wav")
             else:
                 wav = staging.scratch(f"{stem}.wav")
-            spans: list[SpokenSpan] = []
-            layout: list[list[tuple[str, int, int, int]]] = []  # text, end, first, last span
-            done = 0
             with Programme(wav, rate) as programme:
-                for number, (paragraph, texts) in enumerate(
-                    zip(script.paragraphs, sentences, strict=True)
-                ):
-                    if number:
-                        programme.pause(settings.paragraph_pause_ms)
-                    layout.append([])
-                    for k, text in enumerate(texts):
-                        if k:
-                            programme.pause(settings.sentence_pause_ms)
-                        spoken = speaker.speak(text)
-                        if not spoken.spans:
-                            raise SynthesisError(
-                                f"{script.source}: paragraph at line {paragraph.line}, "
-                                f"sentence {k + 1}: the engine produced no speech for {text[:50]!r}"
-                            )
-                        offset = programme.add(spoken.pcm)
-                        first = len(spans)
-                        spans.extend(
-                            SpokenSpan(s.text, offset + s.start, offset + s.speech_end)
-                            for s in spoken.spans
-                        )
-                        layout[-1].append((text, offset + spoken.samples, first, len(spans)))
-                        done += 1
-                        if progress is not None:
-                            progress(done, total)
+                spans, layout = _speak(script, planned, gaps, speaker, programme, progress)
+                programme.pause(trailing)
                 samples = programme.position
             timed = display_windows(spans, samples, rate, settings.limits)
             paragraphs = tuple(
                 _paragraph_record(p.line, rows, timed)
                 for p, rows in zip(script.paragraphs, layout, strict=True)
             )
+            chapters = tuple(
+                ChapterRecord(
+                    c.title,
+                    c.line,
+                    paragraphs[c.paragraph].start if c.paragraph < len(paragraphs) else samples,
+                )
+                for c in script.chapters
+            )
             audio = folder / f"{stem}.{settings.audio_format}"
             if settings.audio_format != "wav":
                 encode(wav, staging.path(audio.name), settings.audio_format)
-            srt_text = compose_srt(timed, rate, settings.limits)
             result = RenderResult(
                 script=script,
                 settings=settings,
@@ -190,13 +221,55 @@ def render(
                 subtitles=folder / f"{stem}.srt",
                 manifest=folder / f"{stem}.json",
                 paragraphs=paragraphs,
+                chapters=chapters,
+                chapter_list=folder / f"{stem}.chapters.txt" if chapters else None,
             )
-            staging.write_text(result.subtitles.name, srt_text)
+            staging.write_text(result.subtitles.name, compose_srt(timed, rate, settings.limits))
+            if result.chapter_list is not None:
+                staging.write_text(result.chapter_list.name, compose_chapters(result))
             staging.write_text(result.manifest.name, manifest_json(result))
             staging.commit()
             return result
         finally:
             engine.close()
+
+
+_Layout = list[list[tuple[str, int, int, int]]]  # per paragraph: text, speech end, span range
+
+
+def _speak(
+    script: Script,
+    planned: Sequence[PlannedParagraph],
+    gaps: Sequence[Sequence[int]],
+    speaker: SentenceSpeaker,
+    programme: Programme,
+    progress: Progress | None,
+) -> tuple[list[SpokenSpan], _Layout]:
+    """Speak every sentence into the programme; return cue spans and where sentences lie."""
+    total = sum(len(p.sentences) for p in planned)
+    spans: list[SpokenSpan] = []
+    layout: _Layout = []
+    done = 0
+    for paragraph, before in zip(planned, gaps, strict=True):
+        layout.append([])
+        for k, (sentence, gap) in enumerate(zip(paragraph.sentences, before, strict=True)):
+            programme.pause(gap)
+            spoken = speaker.speak(sentence.text)
+            if not spoken.spans:
+                raise SynthesisError(
+                    f"{script.source}: paragraph at line {paragraph.line}, sentence {k + 1}: "
+                    f"the engine produced no speech for {sentence.text[:50]!r}"
+                )
+            offset = programme.add(spoken.pcm)
+            first = len(spans)
+            spans.extend(
+                SpokenSpan(s.text, offset + s.start, offset + s.speech_end) for s in spoken.spans
+            )
+            layout[-1].append((sentence.text, offset + spoken.samples, first, len(spans)))
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return spans, layout
 
 
 def _paragraph_record(

@@ -1,8 +1,9 @@
-"""Read a script file, decode it, and drop the lines a narrator must never say."""
+"""Read a script file, decode it, and keep only what the narrator should say."""
 
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -10,19 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.errors import ScriptError
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A named cleaning rule: a whole line it matches is not spoken."""
-
-    name: str
-    description: str
-    pattern: re.Pattern[str]
-
-    def matches(self, line: str) -> bool:
-        """Return True when the whole (stripped) line is noise under this rule."""
-        return self.pattern.fullmatch(line.strip()) is not None
+from narrator.rules import DROP_RULES, EDITS, Edit, Rule, heading
 
 
 @dataclass(frozen=True)
@@ -35,47 +24,52 @@ class DroppedLine:
 
 
 @dataclass(frozen=True)
+class AlteredLine:
+    """A source line whose markup cleaning removed; ``after`` is what is spoken."""
+
+    line: int
+    before: str
+    after: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PauseMark:
+    """A silence the writer asked for, at a character offset of the paragraph's text."""
+
+    offset: int
+    ms: int
+
+
+@dataclass(frozen=True)
 class Paragraph:
     """Spoken text of one paragraph, hard wraps joined; ``line`` is where it starts."""
 
     line: int
     text: str
+    pauses: tuple[PauseMark, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A heading: its title, source line, and the index of the paragraph it opens."""
+
+    title: str
+    line: int
+    paragraph: int
 
 
 @dataclass(frozen=True)
 class Script:
-    """A cleaned script: what will be spoken, and what was left out."""
+    """A cleaned script: what will be spoken, and what was left out or changed."""
 
     source: str
     encoding: str
     paragraphs: tuple[Paragraph, ...]
     dropped: tuple[DroppedLine, ...]
+    altered: tuple[AlteredLine, ...] = ()
+    chapters: tuple[Chapter, ...] = ()
 
-
-def _rule(name: str, description: str, pattern: str) -> Rule:
-    return Rule(name, description, re.compile(pattern, re.IGNORECASE))
-
-
-# Each rule matches a whole line. They are deliberately narrow: a narrative sentence
-# that mentions a date or property in passing ends in sentence punctuation and is kept.
-RULES: tuple[Rule, ...] = (
-    _rule(
-        "image-caption",
-        "an image caption scraped with the text (ends in 'click to enlarge')",
-        r"(?:date\s+[\d./-]+\s*)?[^.!?]{0,120}?\bclick\s+to\s+enlarge\b[\s.:)\]]*",
-    ),
-    _rule(
-        "date-stamp",
-        "a bare date stamp such as 'date 2017-07-26'",
-        r"date\s*:?\s*\d{4}-\d{1,2}-\d{1,2}",
-    ),
-    _rule(
-        "watermark",
-        "an ownership watermark ('... IS THE INTELLECTUAL PROPERTY OF ...') without "
-        "sentence punctuation",
-        r"[^.!?]*\bis\s+the\s+intellectual\s+property\s+of\b[^.!?]*",
-    ),
-)
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -149,39 +143,189 @@ def normalize_line(line: str) -> str:
     return _SPACES.sub(" ", line).strip()
 
 
-def clean(text: str, source: str, rules: Sequence[Rule] = RULES) -> Script:
-    """Split decoded text into paragraphs and drop noise lines; pure.
+_COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
+_PAUSE = re.compile(r"\[\s*pause\b([^\]]*)\]", re.IGNORECASE)
+_PAUSE_VALUE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\s*", re.IGNORECASE)
+MAX_PAUSE_MS = 60_000
+
+
+def _strip_comments(lines: Sequence[str]) -> list[tuple[str, bool]]:
+    """Each line without its ``<!-- … -->`` parts, and whether a comment touched it."""
+    result: list[tuple[str, bool]] = []
+    inside = False
+    for line in lines:
+        kept: list[str] = []
+        rest, touched = line, inside
+        while rest:
+            if inside:
+                end = rest.find(_COMMENT_CLOSE)
+                if end < 0:
+                    rest = ""
+                else:
+                    rest, inside = rest[end + len(_COMMENT_CLOSE) :], False
+            else:
+                begin = rest.find(_COMMENT_OPEN)
+                if begin < 0:
+                    kept.append(rest)
+                    rest = ""
+                else:
+                    kept.append(rest[:begin])
+                    rest, inside, touched = rest[begin + len(_COMMENT_OPEN) :], True, True
+        result.append(("".join(kept), touched))
+    return result
+
+
+def _pauses(line: str, source: str, number: int) -> tuple[str, list[tuple[int, int]]]:
+    """Remove ``[pause 1.5s]`` marks; return the text and (offset in it, ms) pairs."""
+    pieces: list[str] = []
+    marks: list[tuple[int, int]] = []
+    length = 0
+    position = 0
+    for match in _PAUSE.finditer(line):
+        piece = line[position : match.start()].strip()
+        if piece:
+            length += len(piece) + (1 if pieces else 0)
+            pieces.append(piece)
+        value = _PAUSE_VALUE.fullmatch(match.group(1))
+        if value is None:
+            raise ScriptError(
+                f"{source}: line {number}: {match.group(0)!r} is not a pause; "
+                "write it like [pause 1.5s] or [pause 800ms]"
+            )
+        amount = float(value.group(1))
+        ms = round(amount if value.group(2).lower() == "ms" else amount * 1000)
+        if ms > MAX_PAUSE_MS:
+            raise ScriptError(
+                f"{source}: line {number}: {match.group(0)!r} is longer than "
+                f"{MAX_PAUSE_MS // 1000} s"
+            )
+        marks.append((length + (1 if pieces else 0), ms))
+        position = match.end()
+    tail = line[position:].strip()
+    if tail:
+        pieces.append(tail)
+    text = " ".join(pieces)
+    return text, [(min(offset, len(text)), ms) for offset, ms in marks]
+
+
+class _Builder:
+    """Collects lines into paragraphs, carrying pauses that stand between paragraphs."""
+
+    def __init__(self) -> None:
+        self.paragraphs: list[Paragraph] = []
+        self.parts: list[str] = []
+        self.marks: list[PauseMark] = []
+        self.start = 0
+        self.carried: list[int] = []
+
+    def add(self, number: int, text: str, pauses: Sequence[tuple[int, int]]) -> None:
+        if not self.parts and not self.marks:
+            self.start = number
+        base = sum(len(p) + 1 for p in self.parts)
+        for offset, ms in pauses:
+            self.marks.append(PauseMark(base + offset, ms))
+        if text:
+            self.parts.append(text)
+
+    def flush(self) -> None:
+        text = " ".join(self.parts)
+        if text:
+            leading = [PauseMark(0, ms) for ms in self.carried]
+            marks = [PauseMark(min(m.offset, len(text)), m.ms) for m in self.marks]
+            self.paragraphs.append(Paragraph(self.start, text, tuple(leading + marks)))
+            self.carried = []
+        else:
+            self.carried.extend(m.ms for m in self.marks)
+        self.parts, self.marks = [], []
+
+    def finish(self) -> tuple[Paragraph, ...]:
+        self.flush()
+        if self.carried and self.paragraphs:
+            last = self.paragraphs[-1]
+            trailing = tuple(PauseMark(len(last.text), ms) for ms in self.carried)
+            self.paragraphs[-1] = Paragraph(last.line, last.text, last.pauses + trailing)
+        return tuple(self.paragraphs)
+
+
+def clean(
+    text: str,
+    source: str,
+    rules: Sequence[Rule] = DROP_RULES,
+    edits: Sequence[Edit] = EDITS,
+    speak_headings: bool = False,
+) -> Script:
+    """Split decoded text into paragraphs and apply the cleaning rules; pure.
 
     Blank lines separate paragraphs; single line breaks are hard wraps and are
-    joined. A dropped line also ends the paragraph it interrupts. A line that a
-    hard wrap joins to its neighbour is narration, whatever rule it matches.
+    joined. ``<!-- … -->`` comments and ``//`` note lines are never spoken;
+    ``[pause …]`` marks become pauses; Markdown headings become chapters (and
+    are spoken only with ``speak_headings``). Edits strip markup from a line;
+    a drop rule then removes a whole noise line, and also ends the paragraph it
+    interrupts, unless a hard wrap joins the line to narration. Every removed or
+    changed line is reported with the rule responsible. Raises ScriptError for a
+    malformed pause mark.
     """
-    paragraphs: list[Paragraph] = []
     dropped: list[DroppedLine] = []
-    current: list[str] = []
-    start = 0
-
-    def flush() -> None:
-        if current:
-            paragraphs.append(Paragraph(start, " ".join(current)))
-            current.clear()
-
-    lines = [normalize_line(raw) for raw in text.splitlines()]
+    altered: list[AlteredLine] = []
+    chapters: list[Chapter] = []
+    builder = _Builder()
+    source_lines = text.splitlines()
+    uncommented = _strip_comments(source_lines)
+    lines = [normalize_line(line) for line, _ in uncommented]
     for index, line in enumerate(lines):
         number = index + 1
+        touched = uncommented[index][1]
+        original = normalize_line(source_lines[index]) if touched else line
+        if touched and not line:
+            if original:
+                dropped.append(DroppedLine(number, original, "comment"))
+            continue
         if not line:
-            flush()
+            builder.flush()
             continue
-        rule = next((r for r in rules if r.matches(line)), None)
-        if rule is not None and not _hard_wrapped(lines, index, bool(current)):
-            flush()
-            dropped.append(DroppedLine(number, line, rule.name))
+        if line.startswith("//"):
+            dropped.append(DroppedLine(number, original, "note"))
             continue
-        if not current:
-            start = number
-        current.append(line)
-    flush()
-    return Script(source, "", tuple(paragraphs), tuple(dropped))
+        title = heading(line)
+        if title is not None:
+            builder.flush()
+            title = _apply_edits(title, edits)[0] or title
+            chapters.append(Chapter(title, number, len(builder.paragraphs)))
+            if speak_headings:
+                altered.append(AlteredLine(number, original, title, ("markdown-heading",)))
+                builder.add(number, title, [])
+                builder.flush()
+            else:
+                dropped.append(DroppedLine(number, original, "markdown-heading"))
+            continue
+        edited, applied = _apply_edits(line, edits)
+        if touched:
+            applied = ("comment", *applied)
+        if not _PAUSE.search(edited):
+            rule = next((r for r in rules if r.matches(edited)), None)
+            if rule is not None and not _hard_wrapped(lines, index, bool(builder.parts)):
+                builder.flush()
+                dropped.append(DroppedLine(number, original, rule.name))
+                continue
+        if not edited:
+            dropped.append(DroppedLine(number, original, applied[-1] if applied else "empty"))
+            continue
+        if applied:
+            altered.append(AlteredLine(number, original, edited, applied))
+        spoken, pauses = _pauses(edited, source, number)
+        builder.add(number, spoken, pauses)
+    paragraphs = builder.finish()
+    return Script(source, "", paragraphs, tuple(dropped), tuple(altered), tuple(chapters))
+
+
+def _apply_edits(line: str, edits: Sequence[Edit]) -> tuple[str, tuple[str, ...]]:
+    applied: list[str] = []
+    for edit in edits:
+        changed = " ".join(edit.apply(line).split())
+        if changed != line:
+            applied.append(edit.name)
+            line = changed
+    return line, tuple(applied)
 
 
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'’”)\]]*$")
@@ -202,7 +346,16 @@ def _hard_wrapped(lines: Sequence[str], index: int, continues_text: bool) -> boo
     return continues_text and line[:1].islower() and not _SENTENCE_END.search(previous)
 
 
-def read_script(path: Path, encoding: str | None = None) -> Script:
+@dataclass(frozen=True)
+class Cleaning:
+    """Which rules clean a script, and whether headings are spoken."""
+
+    rules: tuple[Rule, ...] = DROP_RULES
+    edits: tuple[Edit, ...] = EDITS
+    speak_headings: bool = False
+
+
+def read_script(path: Path, encoding: str | None = None, cleaning: Cleaning = Cleaning()) -> Script:
     """Read, decode and clean the script at ``path``.
 
     Raises ScriptError when the file is missing, unreadable, not text, or has
@@ -218,7 +371,7 @@ def read_script(path: Path, encoding: str | None = None) -> Script:
     except OSError as exc:
         raise ScriptError(f"{source}: cannot read: {exc.strerror}") from None
     text, used = decode(data, source, encoding)
-    script = clean(text, source)
+    script = clean(text, source, cleaning.rules, cleaning.edits, cleaning.speak_headings)
     if not script.paragraphs:
         if script.dropped:
             raise ScriptError(
@@ -226,7 +379,7 @@ def read_script(path: Path, encoding: str | None = None) -> Script:
                 f"({_rule_summary(d.rule for d in script.dropped)})"
             )
         raise ScriptError(f"{source}: nothing to say: the script is empty")
-    return Script(source, used, script.paragraphs, script.dropped)
+    return dataclasses.replace(script, encoding=used)
 
 
 def _rule_summary(names: Iterable[str]) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from narrator.script import Paragraph
+
 MAX_LINE = 42
 MAX_LINES = 2
 MAX_SECONDS = 7.0
@@ -34,6 +36,45 @@ class CueLimits:
     def max_chars(self) -> int:
         """Most characters a cue can hold, counting one space per line break."""
         return self.max_line * self.max_lines + self.max_lines - 1
+
+
+@dataclass(frozen=True)
+class PlannedSentence:
+    """A sentence to speak, and the silence the writer asked for before it (None: automatic)."""
+
+    text: str
+    pause_before_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class PlannedParagraph:
+    """A paragraph's sentences, and any silence asked for after its last one."""
+
+    line: int
+    sentences: tuple[PlannedSentence, ...]
+    pause_after_ms: int | None = None
+
+
+def plan_paragraph(paragraph: Paragraph, language: str = "en") -> PlannedParagraph:
+    """Split a paragraph into sentences, cutting also where the writer put a pause.
+
+    Text on either side of a ``[pause]`` is spoken separately with exactly that
+    silence between; pauses at the same place add up.
+    """
+    pending: int | None = None
+    sentences: list[PlannedSentence] = []
+    position = 0
+    cuts = sorted({p.offset for p in paragraph.pauses} | {len(paragraph.text)})
+    for cut in cuts:
+        piece = paragraph.text[position:cut]
+        for k, text in enumerate(split_sentences(piece, language) if piece.strip() else ()):
+            sentences.append(PlannedSentence(text, pending if k == 0 else None))
+            pending = None
+        here = [p.ms for p in paragraph.pauses if p.offset == cut]
+        if here:
+            pending = (pending or 0) + sum(here)
+        position = cut
+    return PlannedParagraph(paragraph.line, tuple(sentences), pending)
 
 
 @dataclass(frozen=True)
@@ -117,7 +158,8 @@ def break_penalty(before: str, after: str) -> float:
         return 1.0
     if _bare(before) in _CLINGING:
         return 12.0
-    if _bare(before) in _AUXILIARIES:
+    if _bare(before) in _AUXILIARIES or before.endswith("."):
+        # Inside a sentence a full stop ends an abbreviation: "U.S. | Navy" splits a name.
         return 8.0
     following = _bare(after)
     if following in _CONJUNCTIONS:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from narrator.cues import SpokenSpan
 from narrator.engines import Clip, SpeechEngine
+from narrator.lexicon import Lexicon, Respelled
 from narrator.segment import CueLimits, Token, choose_cuts, join_tokens, tokenize
 
 # A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
@@ -101,12 +102,17 @@ class SentenceSpeaker:
         rate_wpm: int,
         limits: CueLimits,
         conform: Callable[[Clip, int], Clip],
+        lexicon: Lexicon = Lexicon(),
     ) -> None:
         self.engine = engine
+        self.lexicon = lexicon
         self.rate = engine.sample_rate
         self.limits = limits
         self.cps = rate_wpm * CPS_PER_WPM
         self.conform = conform
+
+    def _respell(self, text: str) -> Respelled:
+        return self.lexicon.respell(text, phonemes=self.engine.phonemes)
 
     def _clip(self, text: str) -> Clip:
         clip = self.engine.synthesize(text)
@@ -121,11 +127,12 @@ class SentenceSpeaker:
         return self._speak_in_pieces(sentence)
 
     def _speak_whole(self, sentence: str) -> SpokenSentence:
-        clip = self._clip(sentence)
+        respelled = self._respell(sentence)
+        clip = self._clip(respelled.spoken)
         pcm, cut = trim(clip)
         total = len(pcm) // 2
         tokens = tokenize(sentence, self.limits.max_line)
-        starts = _token_starts(tokens, clip, cut, total)
+        starts = _token_starts(tokens, respelled, clip, cut, total)
         longest = self.limits.max_seconds * self.rate
 
         def at(k: int) -> int | None:
@@ -175,7 +182,7 @@ class SentenceSpeaker:
         cuts = choose_cuts(tokens, fits, limits=limits) if first else _halve(tokens, limits)
         for i, j in cuts:
             text = join_tokens(tokens[i:j])
-            pcm, _ = trim(self._clip(text))
+            pcm, _ = trim(self._clip(self._respell(text).spoken))
             # The estimate was wrong for this text: speak it again in two halves.
             if len(pcm) // 2 > limits.max_seconds * self.rate and j - i > 1:
                 self._speak_tokens(tokens[i:j], out, first=False)
@@ -189,15 +196,25 @@ def _halve(tokens: Sequence[Token], limits: CueLimits) -> tuple[tuple[int, int],
     return choose_cuts(tokens, lambda i, j: j - i <= limit, limits=limits)
 
 
-def _token_starts(tokens: Sequence[Token], clip: Clip, cut: int, total: int) -> list[int | None]:
-    """Each token's first audio sample from the engine's word marks (None: no mark)."""
+def _token_starts(
+    tokens: Sequence[Token], respelled: Respelled, clip: Clip, cut: int, total: int
+) -> list[int | None]:
+    """Each written token's first audio sample from the engine's word marks.
+
+    Marks are positions in the spoken (respelled) text. None: no mark, or the
+    token is inside a lexicon phrase, where a cue must not begin.
+    """
     starts: list[int | None] = [None] * len(tokens)
     marks = iter(sorted(clip.words, key=lambda m: m.offset))
     mark = next(marks, None)
     for k, token in enumerate(tokens):
-        while mark is not None and mark.offset < token.start:
+        begin = respelled.spoken_start(token.start)
+        if begin is None:
+            continue
+        end = respelled.spoken_end(token.end)
+        while mark is not None and mark.offset < begin:
             mark = next(marks, None)
-        if mark is not None and mark.offset < token.end:
+        if mark is not None and mark.offset < end:
             starts[k] = min(total, max(0, mark.sample - cut))
     return starts
 

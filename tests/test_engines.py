@@ -140,6 +140,8 @@ class FakeEngine:
 
     name = "fake"
     word_timing = False
+    phonemes = False
+    voice = None
     sample_rate = 8000
 
     def __init__(self, per_char: int = 1000) -> None:

@@ -76,6 +76,8 @@ class SpeechEngine(Protocol):
     #: True when ``synthesize`` reports where each word starts in the audio.
     word_timing: bool
     sample_rate: int
+    #: True when the engine reads eSpeak phonemes written as [[...]] in the text.
+    phonemes: bool
     #: The voice id in use; None means the platform's default voice.
     voice: str | None
 

@@ -18,6 +18,7 @@ DEFAULT_VOICE = "gmw/en-US"
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
+_PHONEMES = 0x100  # read [[...]] as eSpeak phoneme mnemonics
 _EVENT_LIST_TERMINATED = 0
 _EVENT_WORD = 1
 _RATE = 1
@@ -117,7 +118,7 @@ class _Library:
             self.chunks, self.marks = [], []
             data = text.encode("utf-8")
             status = self.lib.espeak_Synth(
-                data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+                data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None
             )
             if status != 0:
                 raise SynthesisError(f"eSpeak NG failed (status {status}) on: {text[:60]!r}")
@@ -141,6 +142,7 @@ class Engine:
 
     name = "espeak"
     word_timing = True
+    phonemes = True
 
     def __init__(self, settings: VoiceSettings) -> None:
         self._lib = library()

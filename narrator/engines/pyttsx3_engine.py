@@ -124,6 +124,7 @@ class Engine:
 
     name = "pyttsx3"
     word_timing = False
+    phonemes = False
 
     def __init__(self, settings: VoiceSettings) -> None:
         _check_installed()

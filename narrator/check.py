@@ -1,0 +1,118 @@
+"""See before you render: what would be spoken, how it would be cut, and what was left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from narrator.manifest import clock
+from narrator.render import RenderSettings, plan, silences
+from narrator.script import Script, read_script
+from narrator.segment import PlannedParagraph, chunk_sentence
+from narrator.synth import CPS_PER_WPM
+
+# Characters per second per word-per-minute of rate: eSpeak NG's average pace on
+# narration (the 60-minute benchmark script: 10,574 words at 175 wpm).
+ESTIMATE_CPS_PER_WPM = 0.093
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """A script as narrator would speak it, without any synthesis."""
+
+    script: Script
+    paragraphs: tuple[PlannedParagraph, ...]
+    #: Cue texts of each sentence, per paragraph, as planned from the text alone.
+    cues: tuple[tuple[tuple[str, ...], ...], ...]
+    estimated_seconds: float
+    settings: RenderSettings
+
+
+def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
+    """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
+    script = read_script(script_path, settings.encoding, settings.cleaning)
+    paragraphs = plan(script)
+    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM
+    planning_cps = settings.voice.rate * CPS_PER_WPM
+
+    def speaking(text: str) -> float:
+        return len(text) / cps
+
+    # Cues are cut exactly as an engine without word timing will cut them.
+    cues = tuple(
+        tuple(
+            chunk_sentence(s.text, settings.limits, lambda t: len(t) / planning_cps)
+            for s in p.sentences
+        )
+        for p in paragraphs
+    )
+    gaps, trailing = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
+    spoken = sum(speaking(s.text) for p in paragraphs for s in p.sentences)
+    quiet = (sum(sum(g) for g in gaps) + trailing) / 1000
+    return Inspection(script, paragraphs, cues, spoken + quiet, settings)
+
+
+def as_data(inspection: Inspection) -> dict[str, Any]:
+    """The inspection as plain data for ``--json``."""
+    script = inspection.script
+    return {
+        "source": script.source,
+        "encoding": script.encoding,
+        "estimated_seconds": round(inspection.estimated_seconds, 1),
+        "rate_wpm": inspection.settings.voice.rate,
+        "paragraphs": [
+            {
+                "line": paragraph.line,
+                "sentences": [
+                    {"text": s.text, "pause_before_ms": s.pause_before_ms, "cues": list(cues)}
+                    for s, cues in zip(paragraph.sentences, sentence_cues, strict=True)
+                ],
+                "pause_after_ms": paragraph.pause_after_ms,
+            }
+            for paragraph, sentence_cues in zip(inspection.paragraphs, inspection.cues, strict=True)
+        ],
+        "chapters": [{"title": c.title, "line": c.line} for c in script.chapters],
+        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in script.dropped],
+        "altered": [
+            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
+            for a in script.altered
+        ],
+    }
+
+
+def as_text(inspection: Inspection) -> str:
+    """The inspection as a readable report."""
+    script = inspection.script
+    sentences = sum(len(p.sentences) for p in inspection.paragraphs)
+    cue_count = sum(len(c) for p in inspection.cues for c in p)
+    out = [
+        f"{script.source}: {len(inspection.paragraphs)} paragraphs, {sentences} sentences, "
+        f"{cue_count} cues, about {clock(inspection.estimated_seconds)} "
+        f"(estimated at {inspection.settings.voice.rate} wpm)",
+    ]
+    chapters = {c.paragraph: c for c in script.chapters}
+    for number, (paragraph, sentence_cues) in enumerate(
+        zip(inspection.paragraphs, inspection.cues, strict=True)
+    ):
+        if number in chapters:
+            out += ["", f"# {chapters[number].title}  (line {chapters[number].line})"]
+        out += ["", f"¶{number + 1}  line {paragraph.line}"]
+        for k, (sentence, cues) in enumerate(zip(paragraph.sentences, sentence_cues, strict=True)):
+            if sentence.pause_before_ms is not None:
+                out.append(f"    [pause {sentence.pause_before_ms} ms]")
+            out.append(f"  {k + 1}. {sentence.text}")
+            if len(cues) > 1:
+                out += [f"       cue: {cue}" for cue in cues]
+        if paragraph.pause_after_ms is not None:
+            out.append(f"    [pause {paragraph.pause_after_ms} ms]")
+    if script.dropped or script.altered:
+        out += ["", "Left out or changed:"]
+        rows = [(d.line, "dropped", d.rule, d.text) for d in script.dropped] + [
+            (a.line, "altered", "+".join(a.rules), f"{a.before}  →  {a.after}")
+            for a in script.altered
+        ]
+        out += [
+            f"  line {n:<5} {kind:<8} {rule:<22} {text}" for n, kind, rule, text in sorted(rows)
+        ]
+    return "\n".join(out) + "\n"

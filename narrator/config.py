@@ -1,0 +1,227 @@
+"""narrator.toml: render settings, extra and disabled cleaning rules, and the lexicon."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from narrator.engines import VoiceSettings
+from narrator.errors import SettingError
+from narrator.lexicon import Entry, Lexicon
+from narrator.render import RenderSettings
+from narrator.rules import DROP_RULES, EDITS, RULE_NAMES, Rule, select
+from narrator.script import Cleaning
+
+CONFIG_NAME = "narrator.toml"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Render settings given on the command line; None means 'not given'."""
+
+    out_dir: Path | None = None
+    audio_format: str | None = None
+    engine: str | None = None
+    voice: str | None = None
+    rate: int | None = None
+    sentence_pause_ms: int | None = None
+    paragraph_pause_ms: int | None = None
+    encoding: str | None = None
+    speak_headings: bool | None = None
+
+
+@dataclass(frozen=True)
+class Project:
+    """What a config file says; empty when there is none."""
+
+    path: Path | None = None
+    overrides: Overrides = field(default_factory=Overrides)
+    cleaning: Cleaning = field(default_factory=Cleaning)
+    lexicon: Lexicon = field(default_factory=Lexicon)
+
+
+_RENDER_KEYS: dict[str, tuple[str, type]] = {
+    "out_dir": ("out_dir", str),
+    "format": ("audio_format", str),
+    "engine": ("engine", str),
+    "voice": ("voice", str),
+    "rate": ("rate", int),
+    "sentence_pause": ("sentence_pause_ms", int),
+    "paragraph_pause": ("paragraph_pause_ms", int),
+    "encoding": ("encoding", str),
+    "speak_headings": ("speak_headings", bool),
+}
+_TOP_KEYS = frozenset({"render", "clean", "lexicon"})
+_CLEAN_KEYS = frozenset({"disable", "drop"})
+_DROP_KEYS = frozenset({"name", "pattern", "description"})
+_ENTRY_KEYS = frozenset({"word", "say", "phonemes", "case_sensitive"})
+
+
+def find_config(script: Path, explicit: Path | None) -> Path | None:
+    """The config file to use: ``explicit``, else narrator.toml beside the script, else None."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise SettingError(f"{explicit}: no such config file")
+        return explicit
+    beside = script.parent / CONFIG_NAME
+    return beside if beside.is_file() else None
+
+
+def load(script: Path, explicit: Path | None = None) -> Project:
+    """Read and validate the config for ``script``; raises SettingError naming file and key."""
+    path = find_config(script, explicit)
+    if path is None:
+        return Project()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingError(f"{path}: not valid TOML: {exc}") from None
+    return _Reader(path).project(data)
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> SettingError:
+        return SettingError(f"{self.path}: {key}: {problem}")
+
+    def table(self, value: Any, key: str, allowed: frozenset[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a table")
+        for name in value:
+            if name not in allowed:
+                raise self.fail(
+                    f"{key}.{name}" if key else name,
+                    f"unknown key; expected one of {', '.join(sorted(allowed))}",
+                )
+        return value
+
+    def typed(self, value: Any, key: str, kind: type) -> Any:
+        # bool is an int in Python; a rate of `true` is still a mistake.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"expected {_KIND_NAMES[kind]}, got {value!r}")
+        return value
+
+    def check(self, key: str, build: Callable[[], object]) -> None:
+        try:
+            build()
+        except SettingError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def project(self, data: dict[str, Any]) -> Project:
+        self.table(data, "", _TOP_KEYS)
+        overrides = self.overrides(
+            self.table(data.get("render", {}), "render", frozenset(_RENDER_KEYS))
+        )
+        cleaning = self.cleaning(self.table(data.get("clean", {}), "clean", _CLEAN_KEYS))
+        if overrides.speak_headings is not None:
+            cleaning = replace(cleaning, speak_headings=overrides.speak_headings)
+        return Project(self.path, overrides, cleaning, self.lexicon(data.get("lexicon", [])))
+
+    def overrides(self, render: dict[str, Any]) -> Overrides:
+        values: dict[str, Any] = {}
+        for key, value in render.items():
+            name, kind = _RENDER_KEYS[key]
+            values[name] = self.typed(value, f"render.{key}", kind)
+            if key in _CHECKS:
+                self.check(f"render.{key}", partial(_CHECKS[key], value))
+        if "out_dir" in values:
+            values["out_dir"] = (self.path.parent / values["out_dir"]).resolve()
+        return Overrides(**values)
+
+    def cleaning(self, clean: dict[str, Any]) -> Cleaning:
+        disabled = self.typed(clean.get("disable", []), "clean.disable", list)
+        for k, name in enumerate(disabled):
+            if not isinstance(name, str) or name not in RULE_NAMES:
+                raise self.fail(
+                    f"clean.disable[{k}]",
+                    f"unknown rule {name!r}; rules: {', '.join(sorted(RULE_NAMES))}",
+                )
+        extra: list[Rule] = []
+        for k, item in enumerate(self.typed(clean.get("drop", []), "clean.drop", list)):
+            key = f"clean.drop[{k}]"
+            entry = self.table(item, key, _DROP_KEYS)
+            name = self.typed(entry.get("name"), f"{key}.name", str)
+            text = self.typed(entry.get("pattern"), f"{key}.pattern", str)
+            try:
+                pattern = re.compile(text, re.IGNORECASE)
+            except re.error as exc:
+                raise self.fail(f"{key}.pattern", f"invalid regular expression: {exc}") from None
+            description = entry.get("description", f"config rule from {self.path.name}")
+            extra.append(Rule(name, self.typed(description, f"{key}.description", str), pattern))
+        rules, edits = select(disabled, extra)
+        return Cleaning(rules, edits) if (disabled or extra) else Cleaning(DROP_RULES, EDITS)
+
+    def lexicon(self, value: Any) -> Lexicon:
+        entries: list[Entry] = []
+        for k, item in enumerate(self.typed(value, "lexicon", list)):
+            key = f"lexicon[{k}]"
+            entry = self.table(item, key, _ENTRY_KEYS)
+            word = self.typed(entry.get("word"), f"{key}.word", str).strip()
+            if not word:
+                raise self.fail(f"{key}.word", "must not be empty")
+            say = entry.get("say")
+            phonemes = entry.get("phonemes")
+            if say is None and phonemes is None:
+                raise self.fail(key, "give 'say' (a respelling) or 'phonemes' (eSpeak notation)")
+            entries.append(
+                Entry(
+                    word,
+                    None if say is None else self.typed(say, f"{key}.say", str),
+                    None if phonemes is None else self.typed(phonemes, f"{key}.phonemes", str),
+                    self.typed(entry.get("case_sensitive", False), f"{key}.case_sensitive", bool),
+                )
+            )
+        return Lexicon(tuple(entries))
+
+
+_KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+# Values checked by building the settings they belong to, so the limits live in one place.
+_CHECKS: dict[str, Callable[[Any], object]] = {
+    "engine": lambda v: VoiceSettings(engine=v),
+    "rate": lambda v: VoiceSettings(rate=v),
+    "format": lambda v: RenderSettings(audio_format=v.lower()),
+    "sentence_pause": lambda v: RenderSettings(sentence_pause_ms=v),
+    "paragraph_pause": lambda v: RenderSettings(paragraph_pause_ms=v),
+}
+
+
+def settings(project: Project, given: Overrides) -> RenderSettings:
+    """Render settings: command line first, then the config file, then the defaults."""
+    chosen = {
+        name: getattr(given, name)
+        if getattr(given, name) is not None
+        else getattr(project.overrides, name)
+        for name in Overrides.__dataclass_fields__
+    }
+    base = RenderSettings()
+    voice = VoiceSettings(
+        engine=chosen["engine"] or base.voice.engine,
+        voice=chosen["voice"],
+        rate=chosen["rate"] if chosen["rate"] is not None else base.voice.rate,
+    )
+    cleaning = project.cleaning
+    if chosen["speak_headings"] is not None:
+        cleaning = replace(cleaning, speak_headings=chosen["speak_headings"])
+    return RenderSettings(
+        out_dir=chosen["out_dir"] or base.out_dir,
+        audio_format=(chosen["audio_format"] or base.audio_format).lower(),
+        voice=voice,
+        sentence_pause_ms=_first(chosen["sentence_pause_ms"], base.sentence_pause_ms),
+        paragraph_pause_ms=_first(chosen["paragraph_pause_ms"], base.paragraph_pause_ms),
+        encoding=chosen["encoding"],
+        cleaning=cleaning,
+        lexicon=project.lexicon,
+    )
+
+
+def _first(value: Any, default: Any) -> Any:
+    return default if value is None else value
