@@ -1,0 +1,102 @@
+"""The pronunciation lexicon: pure matching, and its effect on the real engines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import srt
+from hypothesis import given
+from hypothesis import strategies as st
+
+from narrator.engines import VoiceSettings
+from narrator.lexicon import Entry, Lexicon
+from narrator.render import RenderSettings, render
+
+LEXICON = Lexicon(
+    (
+        Entry("Deir Ezzor", say="Dare ez Zor"),
+        Entry("Deir", say="Dare"),
+        Entry("ISIS", say="eye sis", case_sensitive=True),
+        Entry("al-Sukhnah", say="al Sook na"),
+    )
+)
+
+
+def test_whole_words_only_and_longest_first() -> None:
+    said = LEXICON.respell("Deir Ezzor, Deir and crisis: ISIS or isis near al-Sukhnah.")
+    assert said.spoken == "Dare ez Zor, Dare and crisis: eye sis or isis near al Sook na."
+
+
+def test_case_insensitive_unless_asked() -> None:
+    assert LEXICON.respell("DEIR EZZOR").spoken == "Dare ez Zor"
+    assert LEXICON.respell("Isis").spoken == "Isis"
+
+
+def test_phonemes_only_for_engines_that_read_them() -> None:
+    lexicon = Lexicon((Entry("Harrow", phonemes="h'ar@U"), Entry("Cape", say="Kayp")))
+    assert lexicon.respell("Cape Harrow", phonemes=True).spoken == "Kayp [[h'ar@U]]"
+    assert lexicon.respell("Cape Harrow", phonemes=False).spoken == "Kayp Harrow"
+
+
+def test_offsets_map_written_words_to_spoken_ones() -> None:
+    text = "The siege of Deir Ezzor went on."
+    said = LEXICON.respell(text)
+    start = text.index("Deir")
+    assert said.spoken_start(start) == said.spoken.index("Dare")
+    assert said.spoken_start(text.index("Ezzor")) is None  # inside the phrase
+    assert said.spoken_end(text.index("Ezzor") + 5) == said.spoken.index(" went")
+    went = text.index("went")
+    assert said.spoken[said.spoken_offset(went) :].startswith("went on.")
+
+
+WORDS = st.sampled_from(["Deir", "Ezzor", "ISIS", "isis", "al-Sukhnah", "the", "road", "crisis"])
+
+
+@given(st.lists(WORDS, min_size=1, max_size=12))
+def test_unreplaced_words_keep_their_place(words: list[str]) -> None:
+    text = " ".join(words)
+    said = LEXICON.respell(text)
+    position = 0
+    for word in words:
+        start = text.index(word, position)
+        spoken = said.spoken_start(start)
+        if spoken is not None and not any(s[0] <= start < s[1] for s in said.spans):
+            assert said.spoken[spoken : spoken + len(word)] == word
+        position = start + len(word)
+    starts = [s for s in (said.spoken_start(i) for i in range(len(text))) if s is not None]
+    assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize("engine", ["espeak", "pyttsx3"])
+def test_lexicon_changes_the_audio_not_the_subtitles(
+    tools: None, tmp_path: Path, engine: str
+) -> None:
+    script = tmp_path / "nato.txt"
+    script.write_text("The NATO summit ended late.\n", encoding="utf-8")
+    long_form = Lexicon((Entry("NATO", say="the North Atlantic Treaty Organisation"),))
+    plain = render(script, RenderSettings(out_dir=tmp_path / "a", voice=VoiceSettings(engine)))
+    said = render(
+        script,
+        RenderSettings(out_dir=tmp_path / "b", voice=VoiceSettings(engine), lexicon=long_form),
+    )
+    # The respelling adds about ten syllables: well over a second of speech.
+    assert said.duration > plain.duration + 1.0
+    for result in (plain, said):
+        texts = [c.content.replace("\n", " ") for c in srt.parse(result.subtitles.read_text())]
+        assert texts == ["The NATO summit ended late."]
+
+
+def test_espeak_phonemes_are_spoken(tools: None, tmp_path: Path) -> None:
+    script = tmp_path / "name.txt"
+    script.write_text("We met Mr. Zog at noon.\n", encoding="utf-8")
+    # "Zog" said as a long made-up name in eSpeak phonemes.
+    lexicon = Lexicon((Entry("Zog", phonemes="z'o@g@l@m'aIn@st@r"),))
+    plain = render(script, RenderSettings(out_dir=tmp_path / "a", voice=VoiceSettings("espeak")))
+    said = render(
+        script,
+        RenderSettings(out_dir=tmp_path / "b", voice=VoiceSettings("espeak"), lexicon=lexicon),
+    )
+    assert said.duration > plain.duration + 0.3
+    assert "Zog" in said.subtitles.read_text()
+    assert "[[" not in said.manifest.read_text()
