@@ -6,7 +6,7 @@ import codecs
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -270,6 +270,11 @@ def clean(
     chapters: list[Chapter] = []
     builder = _Builder()
     source_lines = text.splitlines()
+
+    def noise(line: str) -> bool:
+        edited = _apply_edits(line, edits)[0]
+        return any(r.matches(edited) for r in rules)
+
     uncommented = _strip_comments(source_lines)
     lines = [normalize_line(line) for line, _ in uncommented]
     for index, line in enumerate(lines):
@@ -289,30 +294,33 @@ def clean(
         title = heading(line)
         if title is not None:
             builder.flush()
-            title = _apply_edits(title, edits)[0] or title
+            title, pauses = _pauses(_apply_edits(title, edits)[0] or title, source, number)
             chapters.append(Chapter(title, number, len(builder.paragraphs)))
             if speak_headings:
                 altered.append(AlteredLine(number, original, title, ("markdown-heading",)))
-                builder.add(number, title, [])
+                builder.add(number, title, pauses)
                 builder.flush()
             else:
                 dropped.append(DroppedLine(number, original, "markdown-heading"))
+                builder.add(number, "", pauses)
             continue
         edited, applied = _apply_edits(line, edits)
         if touched:
             applied = ("comment", *applied)
-        if not _PAUSE.search(edited):
-            rule = next((r for r in rules if r.matches(edited)), None)
-            if rule is not None and not _hard_wrapped(lines, index, bool(builder.parts)):
-                builder.flush()
-                dropped.append(DroppedLine(number, original, rule.name))
-                continue
-        if not edited:
-            dropped.append(DroppedLine(number, original, applied[-1] if applied else "empty"))
+        spoken, pauses = _pauses(edited, source, number)
+        rule = next((r for r in rules if r.matches(spoken)), None) if spoken else None
+        if rule is not None and not _hard_wrapped(lines, index, bool(builder.parts), noise):
+            builder.flush()
+            dropped.append(DroppedLine(number, original, rule.name))
+            builder.add(number, "", pauses)  # a pause written on a noise line still counts
+            continue
+        if not spoken:
+            if not pauses:
+                dropped.append(DroppedLine(number, original, applied[-1] if applied else "empty"))
+            builder.add(number, "", pauses)
             continue
         if applied:
             altered.append(AlteredLine(number, original, edited, applied))
-        spoken, pauses = _pauses(edited, source, number)
         builder.add(number, spoken, pauses)
     paragraphs = builder.finish()
     return Script(source, "", paragraphs, tuple(dropped), tuple(altered), tuple(chapters))
@@ -331,19 +339,27 @@ def _apply_edits(line: str, edits: Sequence[Edit]) -> tuple[str, tuple[str, ...]
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'’”)\]]*$")
 
 
-def _hard_wrapped(lines: Sequence[str], index: int, continues_text: bool) -> bool:
+def _hard_wrapped(
+    lines: Sequence[str], index: int, continues_text: bool, noise: Callable[[str], bool]
+) -> bool:
     """True when the line is part of a wrapped sentence, so no whole-line rule applies.
 
-    A sentence runs on into the next line when that line starts in lower case, or
-    began on the previous kept line when that one has no closing punctuation and
-    this one starts in lower case.
+    A sentence runs on into the next line when that line starts in lower case and
+    is narration itself, or began on the previous kept line when that one has no
+    closing punctuation and this one starts in lower case. A line with no word
+    in it (a lone '#') never joins narration.
     """
     line = lines[index]
+    if not _WORD.search(line):
+        return False
     following = lines[index + 1] if index + 1 < len(lines) else ""
-    if following[:1].islower() and not _SENTENCE_END.search(line):
+    if following[:1].islower() and not _SENTENCE_END.search(line) and not noise(following):
         return True
     previous = lines[index - 1] if index else ""
     return continues_text and line[:1].islower() and not _SENTENCE_END.search(previous)
+
+
+_WORD = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
