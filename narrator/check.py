@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from narrator.manifest import clock
+from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import Script, read_script
 from narrator.segment import PlannedParagraph, chunk_sentence
@@ -73,11 +73,7 @@ def as_data(inspection: Inspection) -> dict[str, Any]:
             for paragraph, sentence_cues in zip(inspection.paragraphs, inspection.cues, strict=True)
         ],
         "chapters": [{"title": c.title, "line": c.line} for c in script.chapters],
-        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in script.dropped],
-        "altered": [
-            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
-            for a in script.altered
-        ],
+        **cleaning_report(script),
     }
 
 

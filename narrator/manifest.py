@@ -10,6 +10,7 @@ from narrator.cues import seconds
 
 if TYPE_CHECKING:
     from narrator.render import RenderResult
+    from narrator.script import Script
 
 SCHEMA_VERSION = 1
 
@@ -67,16 +68,21 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
             {"title": c.title, "line": c.line, "start": seconds(c.start, rate)}
             for c in result.chapters
         ],
-        "dropped": [
-            {"line": d.line, "text": d.text, "rule": d.rule} for d in result.script.dropped
-        ],
-        "altered": [
-            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
-            for a in result.script.altered
-        ],
+        **cleaning_report(result.script),
         "lexicon": [
             {"word": e.written, "say": e.say, "phonemes": e.phonemes}
             for e in settings.lexicon.entries
+        ],
+    }
+
+
+def cleaning_report(script: Script) -> dict[str, list[dict[str, Any]]]:
+    """The lines cleaning dropped or changed, with line numbers and rules."""
+    return {
+        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in script.dropped],
+        "altered": [
+            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
+            for a in script.altered
         ],
     }
 
