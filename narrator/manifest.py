@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
         return {"start": seconds(start, rate), "end": seconds(end, rate)}
 
     settings = result.settings
+    segments = itertools.count(1)  # sentences numbered through the script, as in preview
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"narrator {__version__}",
@@ -42,7 +44,12 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
             "samples": result.samples,
             "duration": seconds(result.samples, rate),
         },
-        "subtitles": {"srt": result.subtitles.name, "cues": len(result.cues)},
+        "subtitles": {
+            "srt": result.subtitles.name,
+            "vtt": result.webvtt.name,
+            "cues": len(result.cues),
+        },
+        "page": result.page.name,
         "chapter_list": result.chapter_list.name if result.chapter_list else None,
         "paragraphs": [
             {
@@ -52,6 +59,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
                 "sentences": [
                     {
                         "index": s_number,
+                        "segment": next(segments),
                         **span(sentence.start, sentence.end),
                         "text": sentence.text,
                         "cues": [

@@ -107,6 +107,8 @@ class RenderResult:
     samples: int
     audio: Path
     subtitles: Path
+    webvtt: Path
+    page: Path
     manifest: Path
     paragraphs: tuple[ParagraphRecord, ...]
     chapters: tuple[ChapterRecord, ...] = ()
@@ -161,15 +163,17 @@ def render(
 ) -> RenderResult:
     """Render ``script_path`` into ``settings.out_dir``; return what was written.
 
-    Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.json`` and, when the
-    script has headings, ``<stem>.chapters.txt``, together or not at all. Raises
-    a NarratorError subclass for bad input, settings or tools.
+    Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.vtt``, ``<stem>.html``,
+    ``<stem>.json`` and, when the script has headings, ``<stem>.chapters.txt``,
+    together or not at all. Raises a NarratorError subclass for bad input,
+    settings or tools.
     """
     from narrator.engines import open_engine
     from narrator.files import Staging
     from narrator.manifest import compose_chapters, manifest_json
+    from narrator.page import compose_page
     from narrator.stitch import Programme, conform, encode, ffmpeg
-    from narrator.subtitles import compose_srt
+    from narrator.subtitles import compose_srt, compose_vtt
     from narrator.synth import SentenceSpeaker
 
     script = read_script(script_path, settings.encoding, settings.cleaning)
@@ -219,12 +223,16 @@ def render(
                 samples=samples,
                 audio=audio,
                 subtitles=folder / f"{stem}.srt",
+                webvtt=folder / f"{stem}.vtt",
+                page=folder / f"{stem}.html",
                 manifest=folder / f"{stem}.json",
                 paragraphs=paragraphs,
                 chapters=chapters,
                 chapter_list=folder / f"{stem}.chapters.txt" if chapters else None,
             )
             staging.write_text(result.subtitles.name, compose_srt(timed, rate, settings.limits))
+            staging.write_text(result.webvtt.name, compose_vtt(timed, rate, settings.limits))
+            staging.write_text(result.page.name, compose_page(result))
             if result.chapter_list is not None:
                 staging.write_text(result.chapter_list.name, compose_chapters(result))
             staging.write_text(result.manifest.name, manifest_json(result))

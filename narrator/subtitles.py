@@ -30,3 +30,23 @@ def compose_srt(cues: Sequence[TimedCue], rate: int, limits: CueLimits = CueLimi
     ]
     text: str = srt.compose(subtitles, reindex=False)
     return text
+
+
+def vtt_time(milliseconds_total: int) -> str:
+    """A WebVTT timestamp, HH:MM:SS.mmm."""
+    hours, rest = divmod(milliseconds_total, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def compose_vtt(cues: Sequence[TimedCue], rate: int, limits: CueLimits = CueLimits()) -> str:
+    """Return the WebVTT document for the same cues, times and line breaks as the SRT."""
+    blocks = ["WEBVTT"]
+    for number, cue in enumerate(cues, start=1):
+        start = vtt_time(milliseconds(cue.start, rate))
+        end = vtt_time(milliseconds(cue.end, rate))
+        # "-->" may not appear in cue text; '&' and '<' are markup in WebVTT.
+        text = cue_lines(cue.text, limits).replace("&", "&amp;").replace("<", "&lt;")
+        blocks.append(f"{number}\n{start} --> {end}\n{text.replace('-->', '--&gt;')}")
+    return "\n\n".join(blocks) + "\n"

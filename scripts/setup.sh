@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Set up everything narrator needs; safe to run again, and quick when nothing is missing.
-#   - system packages: libespeak-ng1 espeak-ng ffmpeg (apt-get, as root)
+#   - system packages: libespeak-ng1 espeak-ng ffmpeg, and chromium chromium-driver for the
+#     page tests (apt-get, as root)
 #   - .venv with narrator and its dev tools installed in editable mode
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(libespeak-ng1 espeak-ng ffmpeg)
+SYSTEM_PACKAGES=(libespeak-ng1 espeak-ng ffmpeg chromium chromium-driver)
 PYTHON=${PYTHON:-python3}
 
 missing=()

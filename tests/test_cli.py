@@ -56,7 +56,13 @@ def test_python_dash_m_works() -> None:
 def test_render_writes_outputs_and_a_summary(tools: None, tmp_path: Path) -> None:
     code, out, err = invoke("render", str(SAMPLE), "--out-dir", str(tmp_path), "--engine", "espeak")
     assert code == 0, err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.json", "sample.srt", "sample.wav"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "sample.html",
+        "sample.json",
+        "sample.srt",
+        "sample.vtt",
+        "sample.wav",
+    ]
     assert "sample.wav" in out and "cues" in out
     assert err == ""  # no progress bar when stderr is not a terminal
 

@@ -32,7 +32,7 @@ def test_render_writes_three_consistent_files(
     script = SAMPLE if which == "sample" else seed
     result = rendered(script, engine)
     assert sorted(p.name for p in result.audio.parent.iterdir()) == sorted(
-        f"{script.stem}.{ext}" for ext in ("wav", "srt", "json")
+        f"{script.stem}.{ext}" for ext in ("wav", "srt", "vtt", "html", "json")
     )
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     subtitles = result.subtitles.read_text(encoding="utf-8")
