@@ -12,9 +12,10 @@ from narrator.script import Script, read_script
 from narrator.segment import PlannedParagraph, chunk_sentence
 from narrator.synth import CPS_PER_WPM
 
-# Characters per second per word-per-minute of rate: eSpeak NG's average pace on
-# narration (the 60-minute benchmark script: 10,574 words at 175 wpm).
-ESTIMATE_CPS_PER_WPM = 0.093
+# Characters per second of speech per word-per-minute of rate, measured on the
+# 60-minute benchmark script at 175 wpm: pyttsx3 speaks long sentences in pieces
+# and so loses the pauses eSpeak puts at commas inside a whole sentence.
+ESTIMATE_CPS_PER_WPM = {"pyttsx3": 0.102, "espeak": 0.091}
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
     script = read_script(script_path, settings.encoding, settings.cleaning)
     paragraphs = plan(script)
-    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM
+    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
     planning_cps = settings.voice.rate * CPS_PER_WPM
 
     def speaking(text: str) -> float:

@@ -22,6 +22,7 @@ from narrator.defaults import (
 from narrator.errors import ExitCode, NarratorError
 
 if TYPE_CHECKING:
+    from narrator.preview import SegmentTable
     from narrator.render import RenderResult, RenderSettings
 
 app = typer.Typer(
@@ -48,6 +49,8 @@ def _reported() -> Iterator[None]:
         raise _fail(str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; nothing was written", ExitCode.INTERRUPTED) from None
+    except BrokenPipeError:
+        raise  # the reader went away (| head): Typer exits quietly
     except Exception as exc:
         if os.environ.get("NARRATOR_DEBUG"):
             raise
@@ -218,6 +221,82 @@ def check(
             typer.echo(json.dumps(as_data(inspection), ensure_ascii=False, indent=2))
         else:
             typer.echo(as_text(inspection), nl=False)
+
+
+@app.command()
+def preview(
+    script: ScriptArgument,
+    segment: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--segment", "-s", help="Speak segment N, or N-M, instead of listing."),
+    ] = None,
+    out_dir: OutDirOption = None,
+    engine: EngineOption = None,
+    voice: VoiceOption = None,
+    rate: RateOption = None,
+    sentence_pause: SentencePauseOption = None,
+    paragraph_pause: ParagraphPauseOption = None,
+    encoding: EncodingOption = None,
+    speak_headings: HeadingsOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """List SCRIPT's segments with their times, or hear some of them.
+
+    Times are measured when OUT holds a render of this very text, estimated
+    otherwise. With --segment the segments are synthesized with the render's
+    settings into OUT/<stem>.segN.wav and played with ffplay, paplay or aplay
+    (or the command in NARRATOR_PLAYER) when there is a sound device.
+
+    Example: narrator preview talk.txt --segment 3-4
+    """
+    with _reported():
+        from narrator.preview import parse_selection, play, segment_table, speak_segments
+
+        settings = _settings(
+            script,
+            config,
+            out_dir=out_dir,
+            engine=engine,
+            voice=voice,
+            rate=rate,
+            sentence_pause_ms=sentence_pause,
+            paragraph_pause_ms=paragraph_pause,
+            encoding=encoding,
+            speak_headings=speak_headings,
+        )
+        table = segment_table(script, settings)
+        if segment is None:
+            _print_segments(table)
+            return
+        chosen = parse_selection(segment, len(table.segments), str(script))
+        label = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
+        target = settings.out_dir / f"{script.stem}.seg{label}.wav"
+        duration = speak_segments(script, settings, chosen, target)
+        if play(target):
+            typer.echo(f"played {target} ({duration:.1f} s)")
+        else:
+            typer.echo(f"wrote {target} ({duration:.1f} s)")
+            typer.echo(
+                "narrator: no sound device or player here (ffplay, paplay, aplay, or set "
+                "NARRATOR_PLAYER); open the file in any player",
+                err=True,
+            )
+
+
+def _print_segments(table: SegmentTable) -> None:
+    def clock(seconds: float) -> str:
+        minutes, rest = divmod(seconds, 60)
+        return f"{int(minutes)}:{rest:04.1f}"
+
+    width = max(len(str(s.number)) for s in table.segments)
+    for s in table.segments:
+        times = f"{clock(s.start)}–{clock(s.end)}"
+        text = s.text if len(s.text) <= 72 else s.text[:71] + "…"
+        typer.echo(f"{s.number:>{width}}  {times:<15}  {text}")
+    source = (
+        f"measured in {table.manifest}" if table.measured else "estimated (no render of this text)"
+    )
+    typer.echo(f"times {source}")
 
 
 @contextlib.contextmanager
