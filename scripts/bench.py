@@ -302,6 +302,56 @@ def startup_medians(runs: int) -> tuple[float, float]:
     return statistics.median(help_times), statistics.median(import_times)
 
 
+PREVIEW_SENTENCE = (
+    "In the winter of 1887, the keeper of the light wrote that the fog had lasted eleven days."
+)
+TARGET_PREVIEW_SECONDS = 1.5
+
+
+def preview_medians(folder: Path, runs: int) -> tuple[float, float]:
+    """Median wall times of 'narrator preview --segment 1' and 'espeak-ng -w' on one sentence.
+
+    The preview writes its clip (no sound device is assumed: NARRATOR_PLAYER is
+    unset and nothing is played), so this is synthesis latency, start-up included.
+    """
+    script = folder / "preview.txt"
+    script.write_text(PREVIEW_SENTENCE + "\n", encoding="utf-8")
+    preview = [
+        str(narrator_executable()),
+        "preview",
+        str(script),
+        "--segment",
+        "1",
+        "--out-dir",
+        str(folder / "preview"),
+    ]
+    raw = ["espeak-ng", "-v", "en-us", "-s", "175", "-w", str(folder / "raw.wav"), PREVIEW_SENTENCE]
+    preview_times: list[float] = []
+    raw_times: list[float] = []
+    for _ in range(runs):
+        preview_times.append(run_quiet(preview))
+        raw_times.append(run_quiet(raw))
+    return statistics.median(preview_times), statistics.median(raw_times)
+
+
+def preview_line(preview_median: float, raw_median: float) -> str:
+    """One-sentence preview latency, against the raw binary on the same sentence."""
+    return (
+        line(
+            "preview, one sentence",
+            f"narrator preview -s 1 {preview_median * 1000:.0f} ms",
+            f"espeak-ng -w {raw_median * 1000:.0f} ms",
+            preview_median / raw_median,
+            None,
+        )
+        + f"  (about {TARGET_PREVIEW_SECONDS:g} s wanted: {verdict_seconds(preview_median)})"
+    )
+
+
+def verdict_seconds(value: float) -> str:
+    return "PASS" if value <= TARGET_PREVIEW_SECONDS else "MISS"
+
+
 # --- report ------------------------------------------------------------------------
 
 
@@ -480,6 +530,9 @@ def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
             report.lines.append(f"{engine} engine: FAILED (command and stderr below)")
     progress(f"start-up, {args.startup_runs} runs each")
     report.lines.append(startup_line(*startup_medians(args.startup_runs)))
+    progress("preview latency, 5 runs each")
+    os.environ.pop("NARRATOR_PLAYER", None)
+    report.lines.append(preview_line(*preview_medians(folder, 5)))
     report.lines.append(f"espeak-ng binary peak RSS: {mib(baseline.max_rss_kib)}")
     report.lines.append(MEMORY_NOTE)
 
