@@ -157,7 +157,7 @@ def render(
     config: ConfigOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
-    """Render SCRIPT to OUT/<stem>.<format>, .srt and .json (and .chapters.txt).
+    """Render SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (and .chapters.txt).
 
     Example: narrator render talk.txt --format mp3 --engine espeak --rate 160
     """
