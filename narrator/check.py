@@ -8,9 +8,8 @@ from typing import Any
 
 from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
-from narrator.script import Script, read_script
-from narrator.segment import PlannedParagraph, chunk_sentence
-from narrator.synth import CPS_PER_WPM
+from narrator.script import Chapter, Script, read_script
+from narrator.segment import CPS_PER_WPM, PlannedParagraph, chunk_sentence
 
 # Characters per second of speech per word-per-minute of rate, measured on the
 # 60-minute benchmark script at 175 wpm: pyttsx3 speaks long sentences in pieces
@@ -88,12 +87,14 @@ def as_text(inspection: Inspection) -> str:
         f"{cue_count} cues, about {clock(inspection.estimated_seconds)} "
         f"(estimated at {inspection.settings.voice.rate} wpm)",
     ]
-    chapters = {c.paragraph: c for c in script.chapters}
+    chapters: dict[int, list[Chapter]] = {}
+    for chapter in script.chapters:
+        chapters.setdefault(chapter.paragraph, []).append(chapter)
     for number, (paragraph, sentence_cues) in enumerate(
         zip(inspection.paragraphs, inspection.cues, strict=True)
     ):
-        if number in chapters:
-            out += ["", f"# {chapters[number].title}  (line {chapters[number].line})"]
+        for chapter in chapters.pop(number, []):
+            out += ["", f"# {chapter.title}  (line {chapter.line})"]
         out += ["", f"¶{number + 1}  line {paragraph.line}"]
         for k, (sentence, cues) in enumerate(zip(paragraph.sentences, sentence_cues, strict=True)):
             if sentence.pause_before_ms is not None:
@@ -103,6 +104,8 @@ def as_text(inspection: Inspection) -> str:
                 out += [f"       cue: {cue}" for cue in cues]
         if paragraph.pause_after_ms is not None:
             out.append(f"    [pause {paragraph.pause_after_ms} ms]")
+    for chapter in (c for remaining in chapters.values() for c in remaining):
+        out += ["", f"# {chapter.title}  (line {chapter.line}, nothing after it)"]
     if script.dropped or script.altered:
         out += ["", "Left out or changed:"]
         rows = [(d.line, "dropped", d.rule, d.text) for d in script.dropped] + [

@@ -250,7 +250,13 @@ def preview(
     Example: narrator preview talk.txt --segment 3-4
     """
     with _reported():
-        from narrator.preview import parse_selection, play, segment_table, speak_segments
+        from narrator.preview import (
+            parse_selection,
+            plan_segments,
+            play,
+            segment_table,
+            speak_segments,
+        )
 
         settings = _settings(
             script,
@@ -264,14 +270,14 @@ def preview(
             encoding=encoding,
             speak_headings=speak_headings,
         )
-        table = segment_table(script, settings)
+        planned = plan_segments(script, settings)
         if segment is None:
-            _print_segments(table)
+            _print_segments(segment_table(planned, settings.out_dir / f"{script.stem}.json"))
             return
-        chosen = parse_selection(segment, len(table.segments), str(script))
+        chosen = parse_selection(segment, len(planned.sentences), str(script))
         label = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
         target = settings.out_dir / f"{script.stem}.seg{label}.wav"
-        duration = speak_segments(script, settings, chosen, target)
+        duration = speak_segments(planned, chosen, target)
         if play(target):
             typer.echo(f"played {target} ({duration:.1f} s)")
         else:

@@ -14,7 +14,7 @@ from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
 from narrator.lexicon import Entry, Lexicon
 from narrator.render import RenderSettings
-from narrator.rules import DROP_RULES, EDITS, RULE_NAMES, Rule, select
+from narrator.rules import RULE_NAMES, Rule, select
 from narrator.script import Cleaning
 
 CONFIG_NAME = "narrator.toml"
@@ -105,6 +105,8 @@ class _Reader:
         return value
 
     def typed(self, value: Any, key: str, kind: type) -> Any:
+        if value is None:
+            raise self.fail(key, f"missing; expected {_KIND_NAMES[kind]}")
         # bool is an int in Python; a rate of `true` is still a mistake.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(key, f"expected {_KIND_NAMES[kind]}, got {value!r}")
@@ -122,8 +124,6 @@ class _Reader:
             self.table(data.get("render", {}), "render", frozenset(_RENDER_KEYS))
         )
         cleaning = self.cleaning(self.table(data.get("clean", {}), "clean", _CLEAN_KEYS))
-        if overrides.speak_headings is not None:
-            cleaning = replace(cleaning, speak_headings=overrides.speak_headings)
         return Project(self.path, overrides, cleaning, self.lexicon(data.get("lexicon", [])))
 
     def overrides(self, render: dict[str, Any]) -> Overrides:
@@ -157,8 +157,7 @@ class _Reader:
                 raise self.fail(f"{key}.pattern", f"invalid regular expression: {exc}") from None
             description = entry.get("description", f"config rule from {self.path.name}")
             extra.append(Rule(name, self.typed(description, f"{key}.description", str), pattern))
-        rules, edits = select(disabled, extra)
-        return Cleaning(rules, edits) if (disabled or extra) else Cleaning(DROP_RULES, EDITS)
+        return Cleaning(*select(disabled, extra))
 
     def lexicon(self, value: Any) -> Lexicon:
         entries: list[Entry] = []
@@ -191,6 +190,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "format": lambda v: RenderSettings(audio_format=v.lower()),
     "sentence_pause": lambda v: RenderSettings(sentence_pause_ms=v),
     "paragraph_pause": lambda v: RenderSettings(paragraph_pause_ms=v),
+    "encoding": lambda v: RenderSettings(encoding=v),
 }
 
 

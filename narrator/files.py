@@ -20,6 +20,7 @@ class Staging:
     """
 
     def __init__(self, folder: Path) -> None:
+        self._created = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -46,24 +47,40 @@ class Staging:
         return Path(path)
 
     def write_text(self, final_name: str, text: str) -> Path:
-        """Stage a UTF-8 text file."""
+        """Stage a UTF-8 text file; return its temporary path."""
         temporary = self.path(final_name)
         temporary.write_text(text, encoding="utf-8")
         return temporary
 
     def commit(self) -> None:
-        """Rename every staged file into place."""
-        for temporary, final in self._staged:
-            if final != Path():
-                temporary.replace(final)
+        """Rename every staged file into place.
+
+        Raises OutputError, before anything is renamed, when a final name is taken
+        by a folder; a rename that fails anyway is reported the same way.
+        """
+        finals = [final for _, final in self._staged if final != Path()]
+        for final in finals:
+            if final.is_dir():
+                raise OutputError(f"{final}: is a folder; move it away to write this output")
+        try:
+            for temporary, final in self._staged:
+                if final != Path():
+                    temporary.replace(final)
+        except OSError as exc:
+            raise OutputError(f"{exc.filename}: cannot write: {exc.strerror}") from None
+        self._created = False
         self.discard()
 
     def discard(self) -> None:
-        """Delete whatever is still staged."""
+        """Delete whatever is still staged, and the folder if it was made for nothing."""
         for temporary, _final in self._staged:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
         self._staged.clear()
+        if self._created:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # only succeeds when empty
+            self._created = False
 
     def __enter__(self) -> Staging:
         return self

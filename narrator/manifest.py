@@ -108,16 +108,24 @@ def compose_chapters(result: RenderResult) -> str:
 
     A chapter that opens the script starts at 0:00 even after a leading pause;
     narration before the first heading becomes an 'Introduction' chapter.
+    Headings that fall on the same second are merged into one line (YouTube
+    rejects repeated times), and a heading with no narration after it is left
+    out. Returns "" when no chapter remains.
     """
     rate = result.sample_rate
-    first_speech = result.paragraphs[0].start if result.paragraphs else 0
-    lines: list[str] = []
+    if not result.paragraphs:
+        return ""
+    first_speech = result.paragraphs[0].start
+    last_speech = result.paragraphs[-1].end
+    entries: dict[str, list[str]] = {}
     for chapter in result.chapters:
+        if chapter.start >= last_speech:
+            continue
         start = 0 if chapter.start <= first_speech else chapter.start
-        if not lines and start > 0:
-            lines.append("0:00 Introduction")
-        lines.append(f"{clock(start / rate)} {chapter.title}")
-    return "\n".join(lines) + "\n"
+        if not entries and start > 0:
+            entries["0:00"] = ["Introduction"]
+        entries.setdefault(clock(start / rate), []).append(chapter.title)
+    return "".join(f"{time} {' – '.join(titles)}\n" for time, titles in entries.items())
 
 
 def manifest_json(result: RenderResult) -> str:

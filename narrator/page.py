@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from html import escape
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from narrator.cues import seconds
 from narrator.manifest import clock
@@ -101,14 +102,14 @@ def _data(result: RenderResult) -> dict[str, Any]:
 def compose_page(result: RenderResult) -> str:
     """The HTML page for a render; it plays ``result.audio`` from the same folder."""
     rate = result.sample_rate
-    chapters = {c.start: c.title for c in result.chapters}
+    pending = list(result.chapters)  # in script order, so in time order
     rows: list[str] = []
     number = 0
     for paragraph in result.paragraphs:
         for sentence in paragraph.sentences:
             number += 1
-            if sentence.start in chapters:
-                rows.append(f'<li class="chapter">{escape(chapters.pop(sentence.start))}</li>')
+            while pending and pending[0].start <= sentence.start:
+                rows.append(f'<li class="chapter">{escape(pending.pop(0).title)}</li>')
             cues = " ".join(
                 f'<span class="cue" data-cue="{c.index}">{escape(c.text)}</span>'
                 for c in sentence.cues
@@ -118,6 +119,7 @@ def compose_page(result: RenderResult) -> str:
                 f'<li data-segment="{number}" data-start="{start}">'
                 f"<time>{clock(start)}</time><span>{cues}</span></li>"
             )
+    rows += [f'<li class="chapter">{escape(c.title)}</li>' for c in pending]
     dropped = [
         f'<li>line {d.line} <span class="rule">{escape(d.rule)}</span> '
         f'<span class="text">{escape(d.text)}</span></li>'
@@ -142,7 +144,8 @@ def compose_page(result: RenderResult) -> str:
             f"{escape(result.settings.voice.engine)}, {escape(result.voice or 'default voice')}, "
             f"{result.settings.voice.rate} wpm</p></header>",
             '<section class="player">',
-            f'<audio id="audio" controls preload="auto" src="{escape(result.audio.name)}"></audio>',
+            f'<audio id="audio" controls preload="auto" src="{escape(quote(result.audio.name))}">'
+            "</audio>",
             '<div id="caption" class="caption" aria-live="polite"></div>',
             "</section>",
             "<h2>Segments</h2>",

@@ -38,47 +38,73 @@ class SegmentTable:
     manifest: Path
 
 
-def segment_table(script_path: Path, settings: RenderSettings) -> SegmentTable:
-    """Segments of the script, timed by its render if one exists for this text, else estimated."""
+@dataclass(frozen=True)
+class Planned:
+    """A script's sentences in order, each with the silence before it, from one inspection."""
+
+    inspection: Inspection
+    #: (paragraph line, sentence, ms of silence before it) for every sentence.
+    sentences: tuple[tuple[int, PlannedSentence, int], ...]
+
+
+def plan_segments(script_path: Path, settings: RenderSettings) -> Planned:
+    """Read, clean and split the script once; raises ScriptError like render."""
     inspection = inspect(script_path, settings)
-    planned = [(p.line, s) for p in inspection.paragraphs for s in p.sentences]
-    manifest = settings.out_dir / f"{script_path.stem}.json"
-    measured = _measured(manifest, [s.text for _, s in planned])
+    gaps, _ = silences(
+        inspection.paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms
+    )
+    sentences = tuple(
+        (paragraph.line, sentence, gap)
+        for paragraph, before in zip(inspection.paragraphs, gaps, strict=True)
+        for sentence, gap in zip(paragraph.sentences, before, strict=True)
+    )
+    return Planned(inspection, sentences)
+
+
+def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
+    """Segments timed by ``manifest`` if it is a render of this text with these settings.
+
+    Otherwise the times are estimated from the text and the pauses.
+    """
+    settings = planned.inspection.settings
+    measured = _measured(manifest, [s.text for _, s, _ in planned.sentences], settings)
     if measured is not None:
         segments = tuple(
             Segment(n, line, s.text, start, end)
-            for n, ((line, s), (start, end)) in enumerate(zip(planned, measured, strict=True), 1)
+            for n, ((line, s, _), (start, end)) in enumerate(
+                zip(planned.sentences, measured, strict=True), 1
+            )
         )
         return SegmentTable(segments, True, manifest)
-    return SegmentTable(tuple(_estimated(planned, inspection, settings)), False, manifest)
+    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
+    estimated, clock = [], 0.0
+    for number, (line, sentence, gap) in enumerate(planned.sentences, 1):
+        start = clock + gap / 1000
+        clock = start + len(sentence.text) / cps
+        estimated.append(Segment(number, line, sentence.text, start, clock))
+    return SegmentTable(tuple(estimated), False, manifest)
 
 
-def _measured(manifest: Path, texts: list[str]) -> list[tuple[float, float]] | None:
-    """Sentence times from a manifest whose sentences are exactly ``texts``; else None."""
+def _measured(
+    manifest: Path, texts: list[str], settings: RenderSettings
+) -> list[tuple[float, float]] | None:
+    """Sentence times from a manifest of the same sentences and timing settings; else None."""
     try:
         data: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
+        engine = data["engine"]
+        same = (
+            engine["name"] == settings.voice.engine
+            and engine["rate_wpm"] == settings.voice.rate
+            and engine["sentence_pause_ms"] == settings.sentence_pause_ms
+            and engine["paragraph_pause_ms"] == settings.paragraph_pause_ms
+            and (settings.voice.voice is None or engine["voice"] == settings.voice.voice)
+        )
         sentences = [s for p in data["paragraphs"] for s in p["sentences"]]
-        if [s["text"] for s in sentences] != texts:
+        if not same or [s["text"] for s in sentences] != texts:
             return None
         return [(float(s["start"]), float(s["end"])) for s in sentences]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def _estimated(
-    planned: list[tuple[int, PlannedSentence]], inspection: Inspection, settings: RenderSettings
-) -> list[Segment]:
-    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
-    gaps, _ = silences(
-        inspection.paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms
-    )
-    flat_gaps = [g for paragraph in gaps for g in paragraph]
-    segments, clock = [], 0.0
-    for number, ((line, sentence), gap) in enumerate(zip(planned, flat_gaps, strict=True), 1):
-        start = clock + gap / 1000
-        clock = start + len(sentence.text) / cps
-        segments.append(Segment(number, line, sentence.text, start, clock))
-    return segments
 
 
 def parse_selection(text: str, count: int, source: str) -> range:
@@ -96,35 +122,20 @@ def parse_selection(text: str, count: int, source: str) -> range:
     return range(first, last + 1)
 
 
-def speak_segments(
-    script_path: Path, settings: RenderSettings, selection: range, target: Path
-) -> float:
+def speak_segments(planned: Planned, selection: range, target: Path) -> float:
     """Synthesize the selected segments, with the render's pauses between them, into ``target``.
 
     Uses the same engine, voice, rate and lexicon as a render. Writes atomically;
-    returns the clip's duration in seconds.
+    returns the clip's duration in seconds. Raises like render (a missing engine,
+    a synthesis failure, an unwritable folder).
     """
     from narrator.engines import open_engine
     from narrator.files import Staging
     from narrator.stitch import Programme, conform
     from narrator.synth import SentenceSpeaker
 
-    inspection = inspect(script_path, settings)
-    gaps, _ = silences(
-        inspection.paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms
-    )
-    chosen = [
-        (gap, sentence)
-        for number, (gap, sentence) in enumerate(
-            zip(
-                (g for paragraph in gaps for g in paragraph),
-                (s for p in inspection.paragraphs for s in p.sentences),
-                strict=True,
-            ),
-            1,
-        )
-        if number in selection
-    ]
+    settings = planned.inspection.settings
+    chosen = [planned.sentences[number - 1] for number in selection]
     with Staging(target.parent) as staging:
         engine = open_engine(settings.voice)
         try:
@@ -132,7 +143,7 @@ def speak_segments(
                 engine, settings.voice.rate, settings.limits, conform, settings.lexicon
             )
             with Programme(staging.path(target.name), engine.sample_rate) as programme:
-                for k, (gap, sentence) in enumerate(chosen):
+                for k, (_, sentence, gap) in enumerate(chosen):
                     if k:
                         programme.pause(gap)
                     programme.add(speaker.speak(sentence.text).pcm)

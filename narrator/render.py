@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +20,10 @@ from narrator.errors import SettingError, SynthesisError
 from narrator.lexicon import Lexicon
 from narrator.script import Cleaning, Script, read_script
 from narrator.segment import CueLimits, PlannedParagraph, plan_paragraph
+from narrator.stitch import FORMATS
 
-AUDIO_FORMATS = ("wav", "mp3", "ogg", "opus", "flac", "m4a")
-MAX_PAUSE_MS = 10_000
+AUDIO_FORMATS = tuple(FORMATS)
+MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
 
 if TYPE_CHECKING:
     from narrator.stitch import Programme
@@ -52,8 +55,15 @@ class RenderSettings:
             ("--sentence-pause", self.sentence_pause_ms),
             ("--paragraph-pause", self.paragraph_pause_ms),
         ):
-            if not 0 <= value <= MAX_PAUSE_MS:
-                raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_PAUSE_MS} ms")
+            if not 0 <= value <= MAX_GAP_MS:
+                raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_GAP_MS} ms")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise SettingError(
+                    f"unknown encoding '{self.encoding}': give a Python codec name such as cp1252"
+                ) from None
 
 
 @dataclass(frozen=True)
@@ -228,13 +238,15 @@ def render(
                 manifest=folder / f"{stem}.json",
                 paragraphs=paragraphs,
                 chapters=chapters,
-                chapter_list=folder / f"{stem}.chapters.txt" if chapters else None,
             )
+            chapter_text = compose_chapters(result)
+            if chapter_text:
+                result = dataclasses.replace(result, chapter_list=folder / f"{stem}.chapters.txt")
             staging.write_text(result.subtitles.name, compose_srt(timed, rate, settings.limits))
             staging.write_text(result.webvtt.name, compose_vtt(timed, rate, settings.limits))
             staging.write_text(result.page.name, compose_page(result))
             if result.chapter_list is not None:
-                staging.write_text(result.chapter_list.name, compose_chapters(result))
+                staging.write_text(result.chapter_list.name, chapter_text)
             staging.write_text(result.manifest.name, manifest_json(result))
             staging.commit()
             return result

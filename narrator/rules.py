@@ -453,9 +453,9 @@ EDITS: tuple[Edit, ...] = (
     ),
 )
 
-RULE_NAMES: frozenset[str] = frozenset(
-    [r.name for r in DROP_RULES] + [e.name for e in EDITS] + ["markdown-heading", "note", "comment"]
-)
+#: The rules a config file may switch off. Notes, comments and headings are the
+#: writer's own syntax, not rules (headings are spoken with speak_headings).
+RULE_NAMES: frozenset[str] = frozenset([r.name for r in DROP_RULES] + [e.name for e in EDITS])
 
 
 def select(

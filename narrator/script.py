@@ -146,7 +146,7 @@ def normalize_line(line: str) -> str:
 _COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
 _PAUSE = re.compile(r"\[\s*pause\b([^\]]*)\]", re.IGNORECASE)
 _PAUSE_VALUE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\s*", re.IGNORECASE)
-MAX_PAUSE_MS = 60_000
+MAX_PAUSE_MARK_MS = 60_000  # the longest [pause] a writer may ask for
 
 
 def _strip_comments(lines: Sequence[str]) -> list[tuple[str, bool]]:
@@ -194,10 +194,10 @@ def _pauses(line: str, source: str, number: int) -> tuple[str, list[tuple[int, i
             )
         amount = float(value.group(1))
         ms = round(amount if value.group(2).lower() == "ms" else amount * 1000)
-        if ms > MAX_PAUSE_MS:
+        if ms > MAX_PAUSE_MARK_MS:
             raise ScriptError(
                 f"{source}: line {number}: {match.group(0)!r} is longer than "
-                f"{MAX_PAUSE_MS // 1000} s"
+                f"{MAX_PAUSE_MARK_MS // 1000} s"
             )
         marks.append((length + (1 if pieces else 0), ms))
         position = match.end()

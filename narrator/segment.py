@@ -14,6 +14,9 @@ MAX_LINES = 2
 MAX_SECONDS = 7.0
 MIN_SECONDS = 5 / 6
 MAX_CPS = 20.0
+# Characters per second per word-per-minute of rate, on the slow side of eSpeak's
+# measured pace, so cues planned from text alone rarely overrun the on-screen limit.
+CPS_PER_WPM = 0.085
 # Balance between the two lines of a cue matters less than a good break: one
 # penalty point per this many characters of difference.
 BALANCE_CHARS = 8
@@ -135,15 +138,9 @@ def split_sentences(paragraph: str, language: str = "en") -> tuple[str, ...]:
     return tuple(sentences)
 
 
-def tokenize(sentence: str, max_len: int = MAX_LINE) -> tuple[Token, ...]:
-    """Split a sentence on whitespace; a word longer than ``max_len`` is cut into pieces."""
-    tokens: list[Token] = []
-    for match in re.finditer(r"\S+", sentence):
-        word, start = match.group(), match.start()
-        for offset in range(0, len(word), max_len):
-            piece = word[offset : offset + max_len]
-            tokens.append(Token(piece, start + offset, start + offset + len(piece)))
-    return tuple(tokens)
+def tokenize(sentence: str) -> tuple[Token, ...]:
+    """Split a sentence into its whitespace-separated words with their character spans."""
+    return tuple(Token(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", sentence))
 
 
 def _bare(word: str) -> str:
@@ -177,33 +174,54 @@ def join_tokens(tokens: Sequence[Token]) -> str:
 def break_lines(text: str, limits: CueLimits = CueLimits()) -> tuple[str, ...] | None:
     """Lay a cue's text out in at most two lines, broken at a natural phrase boundary.
 
-    Returns None when the text cannot fit. Text that fits on one line stays on one.
+    Text that fits on one line stays on one; so does a single word too long for
+    any line (it is never cut: the words on screen are the words spoken).
+    Returns None when the text cannot fit.
     """
     words = text.split()
-    if len(text) <= limits.max_line:
+    if len(text) <= limits.max_line or len(words) == 1:
         return (text,)
-    if limits.max_lines < 2:
+    prefix, penalty = _word_table(tuple(words))
+    found = _two_lines(prefix, penalty, 0, len(words), limits)
+    if found is None:
         return None
-    return _best_two_lines(tuple(words), limits.max_line)
+    k = found[1]
+    return (" ".join(words[:k]), " ".join(words[k:]))
 
 
 @lru_cache(maxsize=4096)
-def _best_two_lines(words: tuple[str, ...], max_line: int) -> tuple[str, ...] | None:
-    best: tuple[float, int] | None = None
-    total = sum(len(w) for w in words) + len(words) - 1
-    first = -1
-    for k in range(1, len(words)):
-        first += len(words[k - 1]) + 1
-        second = total - first - 1
-        if first > max_line or second > max_line:
-            continue
-        score = break_penalty(words[k - 1], words[k]) + abs(first - second) / BALANCE_CHARS
-        if best is None or score < best[0]:
-            best = (score, k)
-    if best is None:
+def _word_table(words: tuple[str, ...]) -> tuple[list[int], list[float]]:
+    """Prefix lengths (each word plus a space) and the penalty of a break before each word."""
+    prefix = [0]
+    for word in words:
+        prefix.append(prefix[-1] + len(word) + 1)
+    penalty = [0.0] + [break_penalty(words[k - 1], words[k]) for k in range(1, len(words))]
+    return prefix, penalty
+
+
+def _two_lines(
+    prefix: Sequence[int], penalty: Sequence[float], i: int, j: int, limits: CueLimits
+) -> tuple[float, int] | None:
+    """Best layout of words i..j-1: (penalty, index of the first word of line two).
+
+    (0.0, j) when they fit on one line; None when no layout fits the limits.
+    """
+    size = prefix[j] - prefix[i] - 1
+    if size <= limits.max_line:
+        return 0.0, j
+    if size > limits.max_chars or limits.max_lines < 2:
         return None
-    k = best[1]
-    return (" ".join(words[:k]), " ".join(words[k:]))
+    best: tuple[float, int] | None = None
+    for k in range(i + 1, j):
+        first = prefix[k] - prefix[i] - 1
+        if first > limits.max_line:
+            break
+        second = size - first - 1
+        if second <= limits.max_line:
+            score = penalty[k] + abs(first - second) / BALANCE_CHARS
+            if best is None or score < best[0]:
+                best = (score, k)
+    return best
 
 
 def choose_cuts(
@@ -223,28 +241,7 @@ def choose_cuts(
     a cue, so a partition always exists.
     """
     n = len(tokens)
-    prefix = [0]
-    for token in tokens:
-        prefix.append(prefix[-1] + len(token.text) + 1)
-    penalty = [0.0] + [break_penalty(tokens[k - 1].text, tokens[k].text) for k in range(1, n)]
-
-    def layout(i: int, j: int) -> float | None:
-        """Penalty of the best layout of tokens[i:j], None when they cannot be laid out."""
-        size = prefix[j] - prefix[i] - 1
-        if size <= limits.max_line:
-            return 0.0
-        if size > limits.max_chars or limits.max_lines < 2:
-            return None
-        best: float | None = None
-        for k in range(i + 1, j):
-            first = prefix[k] - prefix[i] - 1
-            if first > limits.max_line:
-                break
-            second = size - first - 1
-            if second <= limits.max_line:
-                score = penalty[k] + abs(first - second) / BALANCE_CHARS
-                best = score if best is None else min(best, score)
-        return best
+    prefix, penalty = _word_table(tuple(t.text for t in tokens))
 
     inf = float("inf")
     cost = [0.0] + [inf] * n
@@ -253,12 +250,13 @@ def choose_cuts(
         for i in range(j - 1, -1, -1):
             if cost[i] == inf or (i > 0 and not allowed(i)):
                 continue
-            shape = layout(i, j)
-            fitting = j - i == 1 or (shape is not None and fits(i, j))
+            layout = _two_lines(prefix, penalty, i, j, limits)
+            fitting = j - i == 1 or (layout is not None and fits(i, j))
             if not fitting and cost[j] < inf:
                 # Spans only grow as i falls: once one no longer fits, none will.
                 break
-            step = (10.0 if fitting else 1000.0) + CUT_WEIGHT * penalty[i] + (shape or 0.0)
+            step = (10.0 if fitting else 1000.0) + CUT_WEIGHT * penalty[i]
+            step += layout[0] if layout is not None else 0.0
             if prefix[j] - prefix[i] - 1 < 16 and n > j - i:
                 step += 4.0
             if cost[i] + step < cost[j]:
@@ -284,7 +282,7 @@ def chunk_sentence(
     line limits and be estimated under the on-screen maximum. Joined with spaces
     the chunks give back the sentence (whitespace folded).
     """
-    tokens = tokenize(sentence, limits.max_line)
+    tokens = tokenize(sentence)
 
     def fits(i: int, j: int) -> bool:
         return seconds(join_tokens(tokens[i:j])) <= limits.max_seconds

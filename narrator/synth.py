@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from narrator.cues import SpokenSpan
 from narrator.engines import Clip, SpeechEngine
 from narrator.lexicon import Lexicon, Respelled
-from narrator.segment import CueLimits, Token, choose_cuts, join_tokens, tokenize
+from narrator.segment import (
+    CPS_PER_WPM,
+    CueLimits,
+    Token,
+    choose_cuts,
+    join_tokens,
+    tokenize,
+)
 
 # A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
 # zero; the margin keeps faint noise from other engines out as well.
@@ -22,9 +29,6 @@ SNAP_LIMIT_MS = 800
 # Silence between pieces of one sentence that an engine without word timing
 # speaks separately: about a comma's pause.
 PIECE_GAP_MS = 150
-# Characters per second per word-per-minute of rate, on the slow side of eSpeak's
-# measured pace, so chunks planned from text rarely overrun the on-screen limit.
-CPS_PER_WPM = 0.085
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class SentenceSpeaker:
         clip = self._clip(respelled.spoken)
         pcm, cut = trim(clip)
         total = len(pcm) // 2
-        tokens = tokenize(sentence, self.limits.max_line)
+        tokens = tokenize(sentence)
         starts = _token_starts(tokens, respelled, clip, cut, total)
         longest = self.limits.max_seconds * self.rate
 
@@ -156,7 +160,7 @@ class SentenceSpeaker:
         return SpokenSentence(pcm, tuple(_strictly_increasing(spans)))
 
     def _speak_in_pieces(self, sentence: str) -> SpokenSentence:
-        tokens = tokenize(sentence, self.limits.max_line)
+        tokens = tokenize(sentence)
         pieces: list[tuple[str, bytes]] = []
         self._speak_tokens(tokens, pieces, first=True)
         gap = b"\0\0" * (PIECE_GAP_MS * self.rate // 1000)

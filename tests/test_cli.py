@@ -206,3 +206,28 @@ def test_missing_espeak_library_is_reported(tmp_path: Path) -> None:
         assert result.returncode == ExitCode.MISSING_TOOL, result.stderr
         assert_one_line_error(result.stderr, "libespeak-ng", "apt-get install libespeak-ng1")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_in_the_way_of_an_output_is_one_line_and_changes_nothing(
+    tools: None, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "out"
+    (out_dir / "sample.json").mkdir(parents=True)
+    (out_dir / "sample.srt").write_text("an earlier render\n", encoding="utf-8")
+    code, _, err = invoke("render", str(SAMPLE), "-o", str(out_dir), "--engine", "espeak")
+    assert code == ExitCode.OUTPUT
+    assert_one_line_error(err, "sample.json", "is a folder")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["sample.json", "sample.srt"]
+    assert (out_dir / "sample.srt").read_text(encoding="utf-8") == "an earlier render\n"
+
+
+def test_a_failed_render_leaves_no_new_empty_folder(tools: None, tmp_path: Path) -> None:
+    code, _, err = invoke("render", str(SAMPLE), "-o", str(tmp_path / "new"), "--voice", "xx-nope")
+    assert code == ExitCode.BAD_SETTING, err
+    assert not (tmp_path / "new").exists()
+
+
+def test_unknown_encoding_is_a_setting_error(tmp_path: Path) -> None:
+    code, _, err = invoke("render", str(SAMPLE), "-o", str(tmp_path), "--encoding", "bogus")
+    assert code == ExitCode.BAD_SETTING
+    assert_one_line_error(err, "unknown encoding 'bogus'")

@@ -77,6 +77,9 @@ def test_explicit_config_file(tmp_path: Path) -> None:
         ('[render]\nformat = "aiff"\n', ["render.format", "unknown format"]),
         ("[render]\nparagraph_pause = -4\n", ["render.paragraph_pause", "out of range"]),
         ('[clean]\ndisable = ["bylines"]\n', ["clean.disable[0]", "unknown rule 'bylines'"]),
+        ('[clean]\ndisable = ["note"]\n', ["clean.disable[0]", "unknown rule 'note'"]),
+        ('[render]\nencoding = "bogus"\n', ["render.encoding", "unknown encoding"]),
+        ('[[clean.drop]]\nname = "x"\n', ["clean.drop[0].pattern", "missing"]),
         (
             '[[clean.drop]]\nname = "ads"\npattern = "Sponsored (by"\n',
             ["clean.drop[0].pattern", "invalid regular expression"],

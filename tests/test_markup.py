@@ -157,3 +157,23 @@ def test_check_cues_match_the_render_for_engines_without_timing(
     ]
     rendered = render(SAMPLE, RenderSettings(out_dir=tmp_path, voice=VoiceSettings("pyttsx3")))
     assert [c.text for c in rendered.cues] == planned
+
+
+def test_headings_on_one_time_are_merged_and_a_last_empty_one_is_left_out(
+    tools: None, tmp_path: Path
+) -> None:
+    script = tmp_path / "parts.md"
+    script.write_text(
+        "# Part A\n\n# Part B\n\nHello world. Second.\n\n# Part C\n\nThird one.\n\n# Credits\n",
+        encoding="utf-8",
+    )
+    result = render(script, RenderSettings(out_dir=tmp_path / "out", voice=VoiceSettings("espeak")))
+    assert result.chapter_list is not None
+    lines = result.chapter_list.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "0:00 Part A – Part B"
+    assert [line.split(" ", 1)[1] for line in lines] == ["Part A – Part B", "Part C"]
+    page = result.page.read_text(encoding="utf-8")
+    for title in ("Part A", "Part B", "Part C", "Credits"):
+        assert f'<li class="chapter">{title}</li>' in page
+    checked = runner.invoke(app, ["check", str(script)]).stdout
+    assert "# Part A" in checked and "# Part B" in checked and "# Credits" in checked

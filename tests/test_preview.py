@@ -135,3 +135,13 @@ def test_manifest_numbers_segments_as_preview_does(tools: None, tmp_path: Path) 
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     numbers = [s["segment"] for p in manifest["paragraphs"] for s in p["sentences"]]
     assert numbers == list(range(1, 9))
+
+
+def test_a_render_with_other_settings_is_not_taken_as_measured(tools: None, tmp_path: Path) -> None:
+    render(SAMPLE, RenderSettings(out_dir=tmp_path, voice=VoiceSettings("espeak")))
+    same = runner.invoke(app, ["preview", str(SAMPLE), "-o", str(tmp_path), "--engine", "espeak"])
+    assert "times measured" in same.stdout
+    for extra in (["--rate", "300"], ["--sentence-pause", "0"], []):
+        engine = [] if not extra else ["--engine", "espeak"]
+        out = runner.invoke(app, ["preview", str(SAMPLE), "-o", str(tmp_path), *engine, *extra])
+        assert "times estimated" in out.stdout, extra  # [] means the default engine, pyttsx3

@@ -120,8 +120,7 @@ def list_voices(engine: str) -> list[Voice]:
 
 def check_voice(settings: VoiceSettings, voices: list[Voice]) -> str:
     """Return the voice id to use, or raise SettingError naming how to list voices."""
-    if settings.voice is None:
-        raise SettingError("no voice given")  # callers pass their default first
+    assert settings.voice is not None, "callers resolve the default voice first"
     base, plus, variant = settings.voice.partition("+")
     wanted = base.lower()
     for field in ("id", "name", "language"):

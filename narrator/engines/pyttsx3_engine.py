@@ -137,10 +137,14 @@ class Engine:
         #: Why attempts had to be repeated, and how often, over the engine's life.
         self.retries: dict[str, int] = {}
         self._paces: list[float] = []
-        self._voices = self._load_voices()
         self.voice: str | None = None
-        if settings.voice is not None:
-            self.voice = check_voice(settings, self._voices)
+        try:
+            self._voices = self._load_voices()
+            if settings.voice is not None:
+                self.voice = check_voice(settings, self._voices)
+        except BaseException:
+            self.close()  # the child, its pipes and the temporary folder
+            raise
 
     def _ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         if self._worker is None:
