@@ -108,6 +108,12 @@ def _script(tmp_path: Path, text: str, name: str = "talk.txt") -> Path:
         ),
         (
             lambda d: _script(d, "Hello."),
+            ["--voice", "en-gb+nosuch"],
+            ExitCode.BAD_SETTING,
+            ["unknown voice variant '+nosuch'"],
+        ),
+        (
+            lambda d: _script(d, "Hello."),
             ["--engine", "nope"],
             ExitCode.BAD_SETTING,
             ["unknown engine 'nope'", "pyttsx3", "espeak"],

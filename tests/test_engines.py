@@ -186,3 +186,15 @@ def test_leading_silence_is_trimmed_for_engines_without_timing() -> None:
     # 400 samples of leading silence minus the 5 ms guard were cut away.
     assert spoken.pcm[: 2 * 40] == b"\0\0" * 40
     assert spoken.pcm[2 * 40 : 2 * 41] != b"\0\0"
+
+
+def test_espeak_voices_by_id_name_language_and_variant(tools: None) -> None:
+    for asked, resolved in [
+        ("gmw/en-US", "gmw/en-US"),
+        ("English (Great Britain)", "gmw/en"),
+        ("en-gb", "gmw/en"),
+        ("en-us+f3", "gmw/en-US+f3"),
+    ]:
+        engine = open_engine(VoiceSettings(engine="espeak", voice=asked))
+        assert engine.voice == resolved
+        assert engine.synthesize("Hello.").samples > 0

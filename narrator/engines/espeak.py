@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from pathlib import Path
 from typing import Any
 
 from narrator.engines import Clip, Voice, VoiceSettings, WordMark, check_voice
@@ -76,7 +77,9 @@ class _Library:
                 f"eSpeak NG could not start (data files missing?): {INSTALL_HINT}"
             )
         self.lib.espeak_Info.restype = ctypes.c_char_p
-        self.version: str = self.lib.espeak_Info(None).decode()
+        data_path = ctypes.c_char_p()
+        self.version: str = self.lib.espeak_Info(ctypes.byref(data_path)).decode()
+        self.data_path = Path((data_path.value or b"").decode())
         self.lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
         self.chunks: list[bytes] = []
         self.marks: list[tuple[int, int]] = []
@@ -94,6 +97,11 @@ class _Library:
         if count > 0:
             self.chunks.append(ctypes.string_at(wav, count * 2))
         return 0
+
+    def variants(self) -> set[str]:
+        """Names of the voice variants ('+f3', '+Annie') installed with eSpeak NG."""
+        folder = self.data_path / "voices" / "!v"
+        return {p.name.lower() for p in folder.iterdir()} if folder.is_dir() else set()
 
     def voices(self) -> list[Voice]:
         found: list[Voice] = []
@@ -152,6 +160,12 @@ class Engine:
         self.voice: str | None = check_voice(
             VoiceSettings(settings.engine, wanted, settings.rate), self._lib.voices()
         )
+        variant = wanted.partition("+")[2]
+        if variant and variant.lower() not in self._lib.variants():
+            raise SettingError(
+                f"unknown voice variant '+{variant}' for engine espeak: the variants are the "
+                f"files in {self._lib.data_path / 'voices' / '!v'}"
+            )
 
     def fingerprint(self) -> str:
         """Library version, voice and rate."""
