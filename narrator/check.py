@@ -9,7 +9,7 @@ from typing import Any
 from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import Chapter, Script, read_script
-from narrator.segment import CPS_PER_WPM, PlannedParagraph, chunk_sentence
+from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds
 
 # Characters per second of speech per word-per-minute of rate, measured on the
 # 60-minute benchmark script at 175 wpm: pyttsx3 speaks long sentences in pieces
@@ -34,7 +34,6 @@ def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
     script = read_script(script_path, settings.encoding, settings.cleaning)
     paragraphs = plan(script)
     cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
-    planning_cps = settings.voice.rate * CPS_PER_WPM
 
     def speaking(text: str) -> float:
         return len(text) / cps
@@ -42,7 +41,7 @@ def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
     # Cues are cut exactly as an engine without word timing will cut them.
     cues = tuple(
         tuple(
-            chunk_sentence(s.text, settings.limits, lambda t: len(t) / planning_cps)
+            chunk_sentence(s.text, settings.limits, planning_seconds(settings.voice.rate))
             for s in p.sentences
         )
         for p in paragraphs

@@ -271,6 +271,12 @@ def choose_cuts(
     return tuple(reversed(cuts))
 
 
+def planning_seconds(rate_wpm: int) -> Callable[[str], float]:
+    """The speaking-time estimate used to plan cues from text: slow side of eSpeak's pace."""
+    cps = rate_wpm * CPS_PER_WPM
+    return lambda text: len(text) / cps
+
+
 def chunk_sentence(
     sentence: str,
     limits: CueLimits,

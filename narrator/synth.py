@@ -10,11 +10,12 @@ from narrator.cues import SpokenSpan
 from narrator.engines import Clip, SpeechEngine
 from narrator.lexicon import Lexicon, Respelled
 from narrator.segment import (
-    CPS_PER_WPM,
     CueLimits,
     Token,
     choose_cuts,
+    chunk_sentence,
     join_tokens,
+    planning_seconds,
     tokenize,
 )
 
@@ -112,7 +113,7 @@ class SentenceSpeaker:
         self.lexicon = lexicon
         self.rate = engine.sample_rate
         self.limits = limits
-        self.cps = rate_wpm * CPS_PER_WPM
+        self.estimate = planning_seconds(rate_wpm)
         self.conform = conform
 
     def _respell(self, text: str) -> Respelled:
@@ -160,38 +161,41 @@ class SentenceSpeaker:
         return SpokenSentence(pcm, tuple(_strictly_increasing(spans)))
 
     def _speak_in_pieces(self, sentence: str) -> SpokenSentence:
-        tokens = tokenize(sentence)
+        # The pieces are the cues ``narrator check`` shows: planned from the text alone.
         pieces: list[tuple[str, bytes]] = []
-        self._speak_tokens(tokens, pieces, first=True)
+        for text in chunk_sentence(sentence, self.limits, self.estimate):
+            self._speak_piece(text, pieces)
         gap = b"\0\0" * (PIECE_GAP_MS * self.rate // 1000)
-        spans, chunks, position = [], [], 0
-        for k, (text, pcm) in enumerate(pieces):
-            if k:
+        spans: list[SpokenSpan] = []
+        chunks: list[bytes] = []
+        position = 0
+        carried = ""  # text of pieces that came out silent: shown with the next one
+        for text, pcm in pieces:
+            if not pcm:
+                carried = f"{carried} {text}".strip()
+                continue
+            if chunks:
                 chunks.append(gap)
                 position += len(gap) // 2
             samples = len(pcm) // 2
-            spans.append(SpokenSpan(text, position, position + max(samples, 1)))
+            spans.append(SpokenSpan(f"{carried} {text}".strip(), position, position + samples))
+            carried = ""
             chunks.append(pcm)
             position += samples
+        if carried and spans:
+            last = spans.pop()
+            spans.append(SpokenSpan(f"{last.text} {carried}", last.start, last.speech_end))
         return SpokenSentence(b"".join(chunks), tuple(spans))
 
-    def _speak_tokens(
-        self, tokens: Sequence[Token], out: list[tuple[str, bytes]], first: bool
-    ) -> None:
-        limits = self.limits
-
-        def fits(i: int, j: int) -> bool:
-            return len(join_tokens(tokens[i:j])) / self.cps <= limits.max_seconds
-
-        cuts = choose_cuts(tokens, fits, limits=limits) if first else _halve(tokens, limits)
-        for i, j in cuts:
-            text = join_tokens(tokens[i:j])
-            pcm, _ = trim(self._clip(self._respell(text).spoken))
-            # The estimate was wrong for this text: speak it again in two halves.
-            if len(pcm) // 2 > limits.max_seconds * self.rate and j - i > 1:
-                self._speak_tokens(tokens[i:j], out, first=False)
-            elif pcm:
-                out.append((text, pcm))
+    def _speak_piece(self, text: str, out: list[tuple[str, bytes]]) -> None:
+        pcm, _ = trim(self._clip(self._respell(text).spoken))
+        tokens = tokenize(text)
+        # The estimate was wrong for this text: speak it again in smaller pieces.
+        if len(pcm) // 2 > self.limits.max_seconds * self.rate and len(tokens) > 1:
+            for i, j in _halve(tokens, self.limits):
+                self._speak_piece(join_tokens(tokens[i:j]), out)
+        else:
+            out.append((text, pcm))
 
 
 def _halve(tokens: Sequence[Token], limits: CueLimits) -> tuple[tuple[int, int], ...]:

@@ -198,3 +198,26 @@ def test_espeak_voices_by_id_name_language_and_variant(tools: None) -> None:
         engine = open_engine(VoiceSettings(engine="espeak", voice=asked))
         assert engine.voice == resolved
         assert engine.synthesize("Hello.").samples > 0
+
+
+class MuteStartEngine(FakeEngine):
+    """Says nothing for text that starts with 'Hush': an engine that skips a piece."""
+
+    def synthesize(self, text: str) -> Clip:
+        if text.startswith("Hush"):
+            self.spoken.append(text)
+            return Clip(b"\0\0" * 4000, self.sample_rate)
+        return super().synthesize(text)
+
+
+def test_a_piece_that_comes_out_silent_keeps_its_words_in_the_next_cue() -> None:
+    engine = MuteStartEngine(per_char=50)
+    speaker = SentenceSpeaker(engine, 175, CueLimits(), conform)
+    sentence = (
+        "Hush now, the words of this first piece are long enough to need a cue of their own, "
+        "and the second piece follows them until the end."
+    )
+    spoken = speaker.speak(sentence)
+    assert len(engine.spoken) == 2  # two planned pieces, the first one silent
+    assert [s.text for s in spoken.spans] == [sentence]
+    assert spoken.spans[0].start == 0
