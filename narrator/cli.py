@@ -114,11 +114,17 @@ RateOption = Annotated[
 ]
 SentencePauseOption = Annotated[
     Optional[int],  # noqa: UP045
-    typer.Option(help=f"Silence between sentences, ms.  [default: {DEFAULT_SENTENCE_PAUSE_MS}]"),
+    typer.Option(
+        "--sentence-pause",
+        help=f"Silence between sentences, ms.  [default: {DEFAULT_SENTENCE_PAUSE_MS}]",
+    ),
 ]
 ParagraphPauseOption = Annotated[
     Optional[int],  # noqa: UP045
-    typer.Option(help=f"Silence between paragraphs, ms.  [default: {DEFAULT_PARAGRAPH_PAUSE_MS}]"),
+    typer.Option(
+        "--paragraph-pause",
+        help=f"Silence between paragraphs, ms.  [default: {DEFAULT_PARAGRAPH_PAUSE_MS}]",
+    ),
 ]
 EncodingOption = Annotated[
     Optional[str],  # noqa: UP045
@@ -134,12 +140,19 @@ HeadingsOption = Annotated[
 ]
 
 
-def _settings(script: Path, config: Path | None, **given: Any) -> RenderSettings:
-    """Settings from the command line over the config file over the defaults."""
+def _settings(options: dict[str, Any]) -> RenderSettings:
+    """Settings from a command's options over the config file over the defaults.
+
+    ``options`` are the command's parameters (its ``locals()``): each parameter
+    named like a field of config.Overrides is a setting, so every command maps
+    its options the same way and none can be forgotten.
+    """
     from narrator import config as project_config
 
-    project = project_config.load(script, config)
-    return project_config.settings(project, project_config.Overrides(**given))
+    fields = project_config.Overrides.__dataclass_fields__
+    given = project_config.Overrides(**{k: v for k, v in options.items() if k in fields})
+    project = project_config.load(options["script"], options["config"])
+    return project_config.settings(project, given)
 
 
 @app.command()
@@ -150,8 +163,8 @@ def render(
     engine: EngineOption = None,
     voice: VoiceOption = None,
     rate: RateOption = None,
-    sentence_pause: SentencePauseOption = None,
-    paragraph_pause: ParagraphPauseOption = None,
+    sentence_pause_ms: SentencePauseOption = None,
+    paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
     config: ConfigOption = None,
@@ -164,19 +177,7 @@ def render(
     with _reported():
         from narrator.render import render as run
 
-        settings = _settings(
-            script,
-            config,
-            out_dir=out_dir,
-            audio_format=audio_format,
-            engine=engine,
-            voice=voice,
-            rate=rate,
-            sentence_pause_ms=sentence_pause,
-            paragraph_pause_ms=paragraph_pause,
-            encoding=encoding,
-            speak_headings=speak_headings,
-        )
+        settings = _settings(locals())
         with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             result = run(script, settings, progress)
         if not quiet:
@@ -187,9 +188,10 @@ def render(
 def check(
     script: ScriptArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    engine: EngineOption = None,
     rate: RateOption = None,
-    sentence_pause: SentencePauseOption = None,
-    paragraph_pause: ParagraphPauseOption = None,
+    sentence_pause_ms: SentencePauseOption = None,
+    paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
     config: ConfigOption = None,
@@ -207,15 +209,7 @@ def check(
 
         from narrator.check import as_data, as_text, inspect
 
-        settings = _settings(
-            script,
-            config,
-            rate=rate,
-            sentence_pause_ms=sentence_pause,
-            paragraph_pause_ms=paragraph_pause,
-            encoding=encoding,
-            speak_headings=speak_headings,
-        )
+        settings = _settings(locals())
         inspection = inspect(script, settings)
         if as_json:
             typer.echo(json.dumps(as_data(inspection), ensure_ascii=False, indent=2))
@@ -234,8 +228,8 @@ def preview(
     engine: EngineOption = None,
     voice: VoiceOption = None,
     rate: RateOption = None,
-    sentence_pause: SentencePauseOption = None,
-    paragraph_pause: ParagraphPauseOption = None,
+    sentence_pause_ms: SentencePauseOption = None,
+    paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
     config: ConfigOption = None,
@@ -258,18 +252,7 @@ def preview(
             speak_segments,
         )
 
-        settings = _settings(
-            script,
-            config,
-            out_dir=out_dir,
-            engine=engine,
-            voice=voice,
-            rate=rate,
-            sentence_pause_ms=sentence_pause,
-            paragraph_pause_ms=paragraph_pause,
-            encoding=encoding,
-            speak_headings=speak_headings,
-        )
+        settings = _settings(locals())
         planned = plan_segments(script, settings)
         if segment is None:
             _print_segments(segment_table(planned, settings.out_dir / f"{script.stem}.json"))

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from narrator.check import ESTIMATE_CPS_PER_WPM, Inspection, inspect
+from narrator.check import ESTIMATE_CPS_PER_WPM
 from narrator.errors import SettingError
-from narrator.render import RenderSettings, silences
+from narrator.render import RenderSettings, plan, silences
+from narrator.script import read_script
 from narrator.segment import PlannedSentence
 
 
@@ -23,7 +24,6 @@ class Segment:
     """One sentence as the unit of preview: its number, text and times in seconds."""
 
     number: int
-    paragraph_line: int
     text: str
     start: float
     end: float
@@ -40,25 +40,23 @@ class SegmentTable:
 
 @dataclass(frozen=True)
 class Planned:
-    """A script's sentences in order, each with the silence before it, from one inspection."""
+    """A script's sentences in order, each with the silence before it."""
 
-    inspection: Inspection
-    #: (paragraph line, sentence, ms of silence before it) for every sentence.
-    sentences: tuple[tuple[int, PlannedSentence, int], ...]
+    settings: RenderSettings
+    #: (sentence, ms of silence before it) for every sentence.
+    sentences: tuple[tuple[PlannedSentence, int], ...]
 
 
 def plan_segments(script_path: Path, settings: RenderSettings) -> Planned:
     """Read, clean and split the script once; raises ScriptError like render."""
-    inspection = inspect(script_path, settings)
-    gaps, _ = silences(
-        inspection.paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms
-    )
+    paragraphs = plan(read_script(script_path, settings.encoding, settings.cleaning))
+    gaps, _ = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
     sentences = tuple(
-        (paragraph.line, sentence, gap)
-        for paragraph, before in zip(inspection.paragraphs, gaps, strict=True)
+        (sentence, gap)
+        for paragraph, before in zip(paragraphs, gaps, strict=True)
         for sentence, gap in zip(paragraph.sentences, before, strict=True)
     )
-    return Planned(inspection, sentences)
+    return Planned(settings, sentences)
 
 
 def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
@@ -66,22 +64,22 @@ def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
 
     Otherwise the times are estimated from the text and the pauses.
     """
-    settings = planned.inspection.settings
-    measured = _measured(manifest, [s.text for _, s, _ in planned.sentences], settings)
+    settings = planned.settings
+    measured = _measured(manifest, [s.text for s, _ in planned.sentences], settings)
     if measured is not None:
         segments = tuple(
-            Segment(n, line, s.text, start, end)
-            for n, ((line, s, _), (start, end)) in enumerate(
+            Segment(n, s.text, start, end)
+            for n, ((s, _), (start, end)) in enumerate(
                 zip(planned.sentences, measured, strict=True), 1
             )
         )
         return SegmentTable(segments, True, manifest)
     cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
     estimated, clock = [], 0.0
-    for number, (line, sentence, gap) in enumerate(planned.sentences, 1):
+    for number, (sentence, gap) in enumerate(planned.sentences, 1):
         start = clock + gap / 1000
         clock = start + len(sentence.text) / cps
-        estimated.append(Segment(number, line, sentence.text, start, clock))
+        estimated.append(Segment(number, sentence.text, start, clock))
     return SegmentTable(tuple(estimated), False, manifest)
 
 
@@ -134,7 +132,7 @@ def speak_segments(planned: Planned, selection: range, target: Path) -> float:
     from narrator.stitch import Programme, conform
     from narrator.synth import SentenceSpeaker
 
-    settings = planned.inspection.settings
+    settings = planned.settings
     chosen = [planned.sentences[number - 1] for number in selection]
     with Staging(target.parent) as staging:
         engine = open_engine(settings.voice)
@@ -143,7 +141,7 @@ def speak_segments(planned: Planned, selection: range, target: Path) -> float:
                 engine, settings.voice.rate, settings.limits, conform, settings.lexicon
             )
             with Programme(staging.path(target.name), engine.sample_rate) as programme:
-                for k, (_, sentence, gap) in enumerate(chosen):
+                for k, (sentence, gap) in enumerate(chosen):
                     if k:
                         programme.pause(gap)
                     programme.add(speaker.speak(sentence.text).pcm)

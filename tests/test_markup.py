@@ -177,3 +177,14 @@ def test_headings_on_one_time_are_merged_and_a_last_empty_one_is_left_out(
         assert f'<li class="chapter">{title}</li>' in page
     checked = runner.invoke(app, ["check", str(script)]).stdout
     assert "# Part A" in checked and "# Part B" in checked and "# Credits" in checked
+
+
+def test_check_estimates_for_the_engine_asked(tmp_path: Path) -> None:
+    def estimate(*extra: str) -> float:
+        result = runner.invoke(app, ["check", str(SAMPLE), "--json", *extra])
+        assert result.exit_code == 0, result.stderr
+        return float(json.loads(result.stdout)["estimated_seconds"])
+
+    # eSpeak speaking whole sentences keeps its comma pauses: a slower pace.
+    assert estimate("--engine", "espeak") > estimate("--engine", "pyttsx3")
+    assert estimate("--rate", "120") > estimate("--rate", "240")
