@@ -195,26 +195,27 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
 
 
 def settings(project: Project, given: Overrides) -> RenderSettings:
-    """Render settings: command line first, then the config file, then the defaults."""
+    """Render settings: command line first, then the config file, then the defaults.
+
+    Raises SettingError when the combination is invalid (an unknown engine or
+    format, a rate or pause out of range).
+    """
     chosen = {
-        name: getattr(given, name)
-        if getattr(given, name) is not None
-        else getattr(project.overrides, name)
+        name: _first(getattr(given, name), getattr(project.overrides, name))
         for name in Overrides.__dataclass_fields__
     }
     base = RenderSettings()
-    voice = VoiceSettings(
-        engine=chosen["engine"] or base.voice.engine,
-        voice=chosen["voice"],
-        rate=chosen["rate"] if chosen["rate"] is not None else base.voice.rate,
-    )
     cleaning = project.cleaning
     if chosen["speak_headings"] is not None:
         cleaning = replace(cleaning, speak_headings=chosen["speak_headings"])
     return RenderSettings(
-        out_dir=chosen["out_dir"] or base.out_dir,
-        audio_format=(chosen["audio_format"] or base.audio_format).lower(),
-        voice=voice,
+        out_dir=_first(chosen["out_dir"], base.out_dir),
+        audio_format=_first(chosen["audio_format"], base.audio_format).lower(),
+        voice=VoiceSettings(
+            engine=_first(chosen["engine"], base.voice.engine),
+            voice=chosen["voice"],
+            rate=_first(chosen["rate"], base.voice.rate),
+        ),
         sentence_pause_ms=_first(chosen["sentence_pause_ms"], base.sentence_pause_ms),
         paragraph_pause_ms=_first(chosen["paragraph_pause_ms"], base.paragraph_pause_ms),
         encoding=chosen["encoding"],
@@ -224,4 +225,5 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
 
 
 def _first(value: Any, default: Any) -> Any:
+    """``value`` unless it is None (not given)."""
     return default if value is None else value
