@@ -6,15 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from narrator.engines import ENGINES
 from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import Chapter, Script, read_script
 from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds
-
-# Characters per second of speech per word-per-minute of rate, measured on the
-# 60-minute benchmark script at 175 wpm: pyttsx3 speaks long sentences in pieces
-# and so loses the pauses eSpeak puts at commas inside a whole sentence.
-ESTIMATE_CPS_PER_WPM = {"pyttsx3": 0.102, "espeak": 0.091}
 
 
 @dataclass(frozen=True)
@@ -33,10 +29,10 @@ def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
     script = read_script(script_path, settings.encoding, settings.cleaning)
     paragraphs = plan(script)
-    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
+    pace = ENGINES[settings.voice.engine].pace
 
     def speaking(text: str) -> float:
-        return len(text) / cps
+        return pace.seconds(text, settings.voice.rate)
 
     # Cues are cut exactly as an engine without word timing will cut them.
     cues = tuple(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from narrator.check import ESTIMATE_CPS_PER_WPM
+from narrator.engines import ENGINES, resolve_voice
 from narrator.errors import SettingError
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import read_script
@@ -74,11 +74,11 @@ def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
             )
         )
         return SegmentTable(segments, True, manifest)
-    cps = settings.voice.rate * ESTIMATE_CPS_PER_WPM[settings.voice.engine]
+    pace = ENGINES[settings.voice.engine].pace
     estimated, clock = [], 0.0
     for number, (sentence, gap) in enumerate(planned.sentences, 1):
         start = clock + gap / 1000
-        clock = start + len(sentence.text) / cps
+        clock = start + pace.seconds(sentence.text, settings.voice.rate)
         estimated.append(Segment(number, sentence.text, start, clock))
     return SegmentTable(tuple(estimated), False, manifest)
 
@@ -95,7 +95,7 @@ def _measured(
             and engine["rate_wpm"] == settings.voice.rate
             and engine["sentence_pause_ms"] == settings.sentence_pause_ms
             and engine["paragraph_pause_ms"] == settings.paragraph_pause_ms
-            and (settings.voice.voice is None or engine["voice"] == settings.voice.voice)
+            and engine["voice"] == resolve_voice(settings.voice)
         )
         sentences = [s for p in data["paragraphs"] for s in p["sentences"]]
         if not same or [s["text"] for s in sentences] != texts:

@@ -180,8 +180,11 @@ def test_headings_on_one_time_are_merged_and_a_last_empty_one_is_left_out(
 
 
 def test_check_estimates_for_the_engine_asked(tmp_path: Path) -> None:
+    script = tmp_path / "list.txt"
+    script.write_text("Oak, ash, elm, yew, fir, box, bay, lime, pine and beech grew there.\n" * 5)
+
     def estimate(*extra: str) -> float:
-        result = runner.invoke(app, ["check", str(SAMPLE), "--json", *extra])
+        result = runner.invoke(app, ["check", str(script), "--json", *extra])
         assert result.exit_code == 0, result.stderr
         return float(json.loads(result.stdout)["estimated_seconds"])
 

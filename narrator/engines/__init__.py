@@ -3,18 +3,40 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 from narrator.defaults import DEFAULT_ENGINE, DEFAULT_RATE
 from narrator.errors import SettingError
+from narrator.pace import Pace
 
 MIN_RATE, MAX_RATE = 80, 450
 
-# name -> module holding an ``Engine`` class that implements SpeechEngine.
-ENGINES: dict[str, str] = {
-    "pyttsx3": "narrator.engines.pyttsx3_engine",
-    "espeak": "narrator.engines.espeak",
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """What narrator knows of an engine before opening it."""
+
+    #: Module holding an ``Engine`` class that implements SpeechEngine.
+    module: str
+    #: Its measured speaking pace (scripts/calibrate_pace.py), for estimates.
+    pace: Pace
+    #: The voice id used when none is asked for; None: the platform's default.
+    default_voice: str | None = None
+
+
+ENGINES: dict[str, EngineInfo] = {
+    "pyttsx3": EngineInfo(
+        "narrator.engines.pyttsx3_engine",
+        Pace(letter=0.0626, digit=0.3669, pause=0.2419, sentence=0.0015),
+    ),
+    "espeak": EngineInfo(
+        "narrator.engines.espeak",
+        Pace(letter=0.0603, digit=0.3541, pause=0.3124, sentence=0.0182),
+        default_voice="gmw/en-US",
+    ),
 }
 
 
@@ -104,7 +126,7 @@ def open_engine(settings: VoiceSettings) -> SpeechEngine:
     Raises MissingToolError when the engine's library is not installed (the
     message says how to install it) and SettingError for an unknown voice.
     """
-    module = importlib.import_module(ENGINES[settings.engine])
+    module = importlib.import_module(ENGINES[settings.engine].module)
     engine: SpeechEngine = module.Engine(settings)
     return engine
 
@@ -118,16 +140,39 @@ def list_voices(engine: str) -> list[Voice]:
         opened.close()
 
 
+def _candidates(wanted: str, voices: list[Voice]) -> Iterator[Voice]:
+    """Voices that ``wanted`` may mean, best first; ``wanted`` is lower case."""
+    for field in ("id", "name", "language"):
+        yield from (v for v in voices if getattr(v, field).lower() == wanted)
+    # "gmw/en-GB" names a language in eSpeak's family/code form, "en_GB" in POSIX form.
+    code = wanted.rpartition("/")[2].replace("_", "-")
+    yield from (v for v in voices if v.language.lower() == code)
+    yield from (v for v in voices if v.id.lower().rpartition("/")[2] == code)
+    # A bare language ("en", "fr"): its first regional voice.
+    yield from (v for v in voices if v.language.lower().startswith(code + "-"))
+
+
+def resolve_voice(settings: VoiceSettings) -> str | None:
+    """The voice id a render with ``settings`` uses; lists the engine's voices if one is asked."""
+    if settings.voice is None:
+        return ENGINES[settings.engine].default_voice
+    return check_voice(settings, list_voices(settings.engine))
+
+
 def check_voice(settings: VoiceSettings, voices: list[Voice]) -> str:
-    """Return the voice id to use, or raise SettingError naming how to list voices."""
+    """The one voice id that the spelling in ``settings`` means, with any "+variant".
+
+    An id, a name or a language as 'narrator voices' lists them, eSpeak's
+    "family/code" form ("gmw/en-GB"), a POSIX locale ("en_GB") and a bare language
+    code ("en") are all accepted, in any case. Raises SettingError naming how to
+    list the voices when nothing matches.
+    """
     assert settings.voice is not None, "callers resolve the default voice first"
     base, plus, variant = settings.voice.partition("+")
-    wanted = base.lower()
-    for field in ("id", "name", "language"):
-        for voice in voices:
-            if getattr(voice, field).lower() == wanted:
-                return voice.id + plus + variant
-    raise SettingError(
-        f"unknown voice '{settings.voice}' for engine {settings.engine}: "
-        f"run 'narrator voices --engine {settings.engine}' to list them"
-    )
+    found = next(_candidates(base.strip().lower(), voices), None)
+    if found is None:
+        raise SettingError(
+            f"unknown voice '{settings.voice}' for engine {settings.engine}: "
+            f"run 'narrator voices --engine {settings.engine}' to list them"
+        )
+    return found.id + plus + variant

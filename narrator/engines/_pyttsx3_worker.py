@@ -39,6 +39,7 @@ class _Speaker:
         self.engine.connect("finished-utterance", self._on_finished)
         self.busy = _espeak_busy() if self.driver == "espeak" else (lambda: False)
         self.voice: str | None = None
+        self.rate: int | None = None
         # The proxy queues commands until its first loop has run: run one now, so
         # that later property changes take effect at once.
         with tempfile.TemporaryDirectory() as folder:
@@ -54,11 +55,17 @@ class _Speaker:
             time.sleep(0.001)
 
     def configure(self, rate: int, voice: str | None) -> None:
+        # The rate is remembered here, never read back: pyttsx3's getProperty("rate")
+        # calls espeak_GetParameter without its 'current' argument and so reports
+        # eSpeak's default (175) while the driver speaks at the 200 it set itself.
+        # Comparing against that made --rate 175 come out at 200 wpm.
         if voice and voice != self.voice:
             self.engine.setProperty("voice", voice)
             self.voice = voice
-        if self.engine.getProperty("rate") != rate:
+            self.rate = None  # a new voice may bring its own speed
+        if rate != self.rate:
             self.engine.setProperty("rate", rate)
+            self.rate = rate
         self.wait_idle()
 
     def say(self, text: str, path: str, timeout: float) -> str:

@@ -7,14 +7,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from narrator.engines import Clip, Voice, VoiceSettings, WordMark, check_voice
+from narrator.engines import ENGINES, Clip, Voice, VoiceSettings, WordMark, check_voice
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 
 LIBRARY = "libespeak-ng.so.1"
 INSTALL_HINT = (
     "install it with 'sudo apt-get install libespeak-ng1 espeak-ng' (or run scripts/setup.sh)"
 )
-DEFAULT_VOICE = "gmw/en-US"
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -156,7 +155,7 @@ class Engine:
         self._lib = library()
         self.sample_rate = self._lib.sample_rate
         self.rate = settings.rate
-        wanted = settings.voice or DEFAULT_VOICE
+        wanted = settings.voice or ENGINES[self.name].default_voice or ""
         self.voice: str | None = check_voice(
             VoiceSettings(settings.engine, wanted, settings.rate), self._lib.voices()
         )
@@ -177,7 +176,8 @@ class Engine:
 
     def synthesize(self, text: str) -> Clip:
         """Speak ``text`` synchronously; word marks come from eSpeak's word events."""
-        return self._lib.speak(text, self.voice or DEFAULT_VOICE, self.rate)
+        assert self.voice is not None, "resolved when the engine opened"
+        return self._lib.speak(text, self.voice, self.rate)
 
     def close(self) -> None:
         """Nothing to release: the library stays loaded for the process."""
