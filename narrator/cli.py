@@ -290,36 +290,36 @@ def _print_segments(table: SegmentTable) -> None:
 
 @contextlib.contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
-    """A callback that drives a progress bar on stderr, created once the total is known."""
+    """A callback that drives a progress bar on stderr, one bar per stage of the render."""
     bar: Any = None
+    shown = ""
 
-    def update(done: int, total: int) -> None:
-        nonlocal bar
+    def close() -> None:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+    def update(stage: str, done: int, total: int) -> None:
+        nonlocal bar, shown
         if not enabled:
             return
-        if bar is None:
-            bar = typer.progressbar(length=total, label="Synthesizing", file=sys.stderr)
+        if stage != shown:
+            close()
+            bar = typer.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
             bar.__enter__()
+            shown = stage
         bar.update(done - bar.pos)
 
     try:
         yield update
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        close()
 
 
 def _summary(result: RenderResult) -> None:
-    minutes, secs = divmod(result.duration, 60)
-    typer.echo(f"audio      {result.audio}  ({int(minutes)}:{secs:06.3f})")
-    typer.echo(f"subtitles  {result.subtitles}  ({len(result.cues)} cues)")
-    typer.echo(f"manifest   {result.manifest}")
-    if result.chapter_list is not None:
-        typer.echo(f"chapters   {result.chapter_list}  ({len(result.chapters)})")
-    if result.script.dropped:
-        typer.echo(
-            f"left out   {len(result.script.dropped)} line(s): see the manifest or 'narrator check'"
-        )
+    from narrator.summary import summary_lines
+
+    for line in summary_lines(result):
+        typer.echo(line)
 
 
 @app.command()

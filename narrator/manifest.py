@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from narrator import __version__
 from narrator.cues import seconds
+from narrator.stitch import output_rate
 
 if TYPE_CHECKING:
     from narrator.render import RenderResult
@@ -24,6 +25,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
         return {"start": seconds(start, rate), "end": seconds(end, rate)}
 
     settings = result.settings
+    file_rate = output_rate(settings.audio_format, rate)
     segments = itertools.count(1)  # sentences numbered through the script, as in preview
     return {
         "schema_version": SCHEMA_VERSION,
@@ -40,8 +42,9 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
         "audio": {
             "file": result.audio.name,
             "format": settings.audio_format,
-            "sample_rate": rate,
-            "samples": result.samples,
+            # The file's own rate (opus is always 48 kHz); its length in those samples.
+            "sample_rate": file_rate,
+            "samples": result.samples * file_rate // rate,
             "duration": seconds(result.samples, rate),
         },
         "subtitles": {

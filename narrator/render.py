@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from narrator.stitch import Programme
     from narrator.synth import SentenceSpeaker
 
-Progress = Callable[[int, int], None]
+#: Called as work advances: the stage ("synthesizing", "encoding mp3"), done, total.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,12 @@ def render(
             )
             audio = folder / f"{stem}.{settings.audio_format}"
             if settings.audio_format != "wav":
+                stage = f"encoding {settings.audio_format}"
+                if progress is not None:
+                    progress(stage, 0, 1)
                 encode(wav, staging.path(audio.name), settings.audio_format)
+                if progress is not None:
+                    progress(stage, 1, 1)
             result = RenderResult(
                 script=script,
                 settings=settings,
@@ -288,7 +294,7 @@ def _speak(
             layout[-1].append((sentence.text, offset + spoken.samples, first, len(spans)))
             done += 1
             if progress is not None:
-                progress(done, total)
+                progress("synthesizing", done, total)
     return spans, layout
 
 

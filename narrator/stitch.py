@@ -13,15 +13,24 @@ from narrator.errors import MissingToolError, OutputError
 
 FFMPEG_HINT = "install it with 'sudo apt-get install ffmpeg' (or run scripts/setup.sh)"
 
+# Opus encodes at 48 kHz only (ffmpeg would resample anyway); other formats keep the
+# programme's rate.
+OPUS_RATE = 48_000
+
 # Output format -> ffmpeg codec arguments; WAV is written directly.
 FORMATS: dict[str, tuple[str, ...]] = {
     "wav": (),
     "mp3": ("-c:a", "libmp3lame", "-q:a", "4"),
     "ogg": ("-c:a", "libvorbis", "-q:a", "5"),
-    "opus": ("-c:a", "libopus", "-b:a", "48k", "-ar", "48000"),
+    "opus": ("-c:a", "libopus", "-b:a", "48k", "-ar", str(OPUS_RATE)),
     "flac": ("-c:a", "flac"),
     "m4a": ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"),
 }
+
+
+def output_rate(audio_format: str, programme_rate: int) -> int:
+    """The sample rate of the audio file a format is written at."""
+    return OPUS_RATE if audio_format == "opus" else programme_rate
 
 
 def conform(clip: Clip, rate: int) -> Clip:

@@ -117,6 +117,19 @@ def test_compressed_formats(rendered: Renderer, audio_format: str) -> None:
     assert abs(measured - result.duration) <= FRAME_TOLERANCE[audio_format] + 0.002
 
 
+@pytest.mark.parametrize("audio_format", ["wav", *sorted(FRAME_TOLERANCE)])
+def test_manifest_sample_rate_is_the_files(rendered: Renderer, audio_format: str) -> None:
+    result = rendered(SAMPLE, "espeak", audio_format)
+    probed = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
+         "stream=sample_rate", "-of", "csv=p=0", str(result.audio)],
+        capture_output=True, text=True, check=True,
+    )
+    audio = json.loads(result.manifest.read_text(encoding="utf-8"))["audio"]
+    assert audio["sample_rate"] == int(probed.stdout)
+    assert audio["samples"] / audio["sample_rate"] == pytest.approx(audio["duration"], abs=1e-3)
+
+
 def test_cues_respect_readability_limits(rendered: Renderer, seed: Path) -> None:
     for script in (SAMPLE, seed):
         for engine in ("espeak", "pyttsx3"):

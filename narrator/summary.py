@@ -1,0 +1,57 @@
+"""What a render tells its user at the end: every file written, with counts that match them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from narrator.manifest import compose_chapters
+
+if TYPE_CHECKING:
+    from narrator.render import RenderResult
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """'1 cue', '2 cues', '0 cues'; ``many`` for irregular plurals."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def duration(seconds_total: float) -> str:
+    """M:SS.mmm, or H:MM:SS.mmm from an hour on."""
+    millis = round(seconds_total * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, millis = divmod(rest, 1000)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}.{millis:03d}"
+    return f"{minutes}:{secs:02d}.{millis:03d}"
+
+
+def summary_lines(result: RenderResult) -> list[str]:
+    """One line per file written, then what was left out of the script."""
+    cues = plural(len(result.cues), "cue")
+    sentences = sum(len(p.sentences) for p in result.paragraphs)
+    rows = [
+        ("audio", result.audio, duration(result.duration)),
+        ("subtitles", result.subtitles, cues),
+        ("webvtt", result.webvtt, cues),
+        ("page", result.page, ""),
+        (
+            "manifest",
+            result.manifest,
+            f"{plural(len(result.paragraphs), 'paragraph')}, {plural(sentences, 'sentence')}",
+        ),
+    ]
+    if result.chapter_list is not None:
+        entries = compose_chapters(result).count("\n")
+        rows.append(("chapters", result.chapter_list, plural(entries, "chapter")))
+    width = max(len(str(path)) for _, path, _ in rows)
+    lines = [
+        f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows
+    ]
+    dropped = len(result.script.dropped)
+    if dropped:
+        lines.append(
+            f"left out   {plural(dropped, 'line')} of the script: "
+            "see the manifest or 'narrator check'"
+        )
+    return lines
