@@ -12,6 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+
+class Scope(StrEnum):
+    """Which lines a rule is about."""
+
+    LINE = "line"  # any line, on its own
+    #: A Markdown heading, or a title line standing alone at the top of the script.
+    TITLE = "title"
+    #: A speaker's turn (a labelled line and the unlabelled lines that continue its
+    #: paragraph), and only in a script whose narration is labelled.
+    TURN = "turn"
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,7 @@ class Rule:
     pattern: re.Pattern[str]
     #: An extra condition on the line, for what a pattern cannot say cleanly.
     condition: Callable[[str], bool] | None = field(default=None, compare=False)
+    scope: Scope = Scope.LINE
 
     def matches(self, line: str) -> bool:
         """True when the whole stripped line is noise under this rule."""
@@ -39,6 +53,7 @@ class Edit:
     name: str
     description: str
     apply: Callable[[str], str] = field(compare=False)
+    scope: Scope = Scope.LINE
 
 
 Condition = Callable[[str], bool]
@@ -191,7 +206,7 @@ _NAME = (
 )
 _SOCIAL = r"(?:facebook|twitter|x|linkedin|whatsapp|telegram|email|e-mail|pinterest|reddit|vk)"
 # Arrows and guillemets that web pages put around navigation links.
-_DECOR = r"[\s:.…»›>→↑←«‹<|-]*"
+_DECOR = r"[\s:.…»›>→↑↓←«‹<|-]*"
 
 
 DROP_RULES: tuple[Rule, ...] = (
@@ -250,7 +265,7 @@ DROP_RULES: tuple[Rule, ...] = (
         "comment-box",
         "comment-form furniture: 'Leave a Reply', 'Your email address will not be published…'",
         r"leave\s+a\s+(?:reply|comment)\W*|post\s+(?:a\s+)?comment\W*"
-        r"|(?:\d+\s+)?(?:comments?|responses?|replies)\s*(?:\(\d+\))?\W*"
+        r"|(?:\d+\s+)?(?:comments?|responses?|replies)\s*(?:[(\[]\s*\d+\s*[)\]])?\W*"
         r"|no\s+(?:comments|responses)(?:\s+yet)?\W*|comments\s+are\s+closed\W*"
         r"|\d+\s+(?:thoughts?|responses?|replies|comments?)\s+(?:on|to)\s+[\"“‘'].{0,150}"
         r"|your\s+email\s+address\s+will\s+not\s+be\s+published.*"
@@ -276,7 +291,17 @@ DROP_RULES: tuple[Rule, ...] = (
         r"|privacy\s+policy|terms\s+(?:of\s+(?:use|service)|and\s+conditions)"
         r"|(?:sign\s+up\s+for|subscribe\s+to)\s+(?:our|the)\s+newsletter[^.!?]{0,80}"
         r"|follow\s+us\s+on\s+[^.!?]{1,60}"
-        rf"|home\s*(?:[»›>/|→]\s*[^.!?»›>/|→]{{1,60}}){{1,6}}){_DECOR}",
+        rf"|home\s*(?:[»›>/|→]\s*[^.!?»›>/|→]{{1,60}}){{1,6}}"
+        # Buttons and links that differ from the phrases above by a word or two.
+        r"|(?:scroll|go|return|jump)\s+(?:back\s+)?to\s+(?:the\s+)?top|top\s*[↑⇧▲]"
+        r"|subscribe(?:\s+now)?|print(?:\s+(?:this\s+)?(?:page|article|story|post))?"
+        r"|e-?mail\s+this(?:\s+(?:article|story|page|post))?|like|donate(?:\s+now)?"
+        r"|sign\s+(?:up|in)|log\s+(?:in|out)|(?:show|view|hide|load)\s+(?:all\s+|more\s+)?comments"
+        rf"|click\s+to\s+(?:share|print|e-?mail)(?:\s+(?:on|via)\s+{_SOCIAL})?"
+        r"|listen\s+to\s+this\s+(?:article|story|post)|download\s+(?:as\s+|the\s+)?pdf)"
+        r"(?:\s+(?:button|link|icon))?\s*(?:[(\[]\s*\d+\s*[)\]])?"
+        r"(?:\s*\(\s*opens\s+in\s+(?:a\s+)?new\s+(?:window|tab)\s*\))?"
+        rf"{_DECOR}",
         # Tags and categories are comma lists: 'Tags: the soldiers wore them.' is not.
         r"(?:tags?|filed\s+under|categor(?:y|ies))\s*:[^.!?]{0,200}",
     ),
@@ -361,6 +386,14 @@ DROP_RULES: tuple[Rule, ...] = (
         "a Markdown horizontal rule ('---', '***') or an empty heading ('#')",
         r"(?:[-*_]\s*){3,}|={3,}|#{1,6}(?:\s+#*)?",
     ),
+    Rule(
+        "other-speaker",
+        "in a script whose narration is labelled ('NARRATOR:', 'VO:'), a line labelled for "
+        "someone else ('JOHN:', 'SOT:', 'INTERVIEWEE (…):') and the lines that continue it",
+        re.compile(r".+"),
+        lambda line: _other_speaker(line),
+        Scope.TURN,
+    ),
 )
 
 
@@ -401,9 +434,31 @@ _LABEL = re.compile(
     # A name in capitals has at least three characters ('ABU OMAR', 'DR. AHMED'), so
     # 'US:' and 'UN:' stay; and the words after it do not start in lower case, so
     # 'ISIS: the name alone spread fear' is a sentence, not a line of dialogue.
-    r"[A-Z][A-Z.'’-]{2,}(?:\s+[A-Z][A-Z.'’-]+){0,2}(?=\s*(?:\([^)]*\))?\s*:(?!\s*[a-z]|//)))"
-    r"(?:\s*\((?i:v\.?o\.?|o\.?s\.?|cont'?’?d|voice[- ]?over|off)\))?\s*:\s*"
+    r"[A-Z][A-Z.'’-]{2,}(?:\s+[A-Z][A-Z.'’-]+){0,2}(?=\s*(?:\([^()]*\))?\s*:(?!\s*[a-z]|//)))"
+    # Whatever the parenthesis says ('(V.O.)', '(Dr. Jane Roe, historian)'), it is part
+    # of the label and never spoken.
+    r"(?:\s*\([^()]{1,80}\))?\s*:\s*"
 )
+# The labels under which the narrator speaks; any other label is someone else's.
+_NARRATION = re.compile(
+    r"\s*(?:narrator|vo|v\.o\.|voice[- ]?over|host|presenter|announcer|anchor)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def speaker(line: str) -> Literal["narrator", "other"] | None:
+    """Whose words a line is labelled as ('NARRATOR:', '> **JOHN:**'), or None without a label."""
+    line = _strip_inline_markdown(_BULLET.sub("", _QUOTE.sub("", line)))
+    label = _LABEL.match(line)
+    if label is None:
+        return None
+    return "narrator" if _NARRATION.match(label.group(0)) else "other"
+
+
+def _other_speaker(line: str) -> bool:
+    return speaker(line) == "other"
+
+
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
 _BULLET = re.compile(
     # Not a thematic break ('- - -', '* * *'): that is the markdown-rule drop rule's.
@@ -436,6 +491,33 @@ def _strip_inline_markdown(line: str) -> str:
     return _CODE.sub(r"\1", line)
 
 
+# Drafting notes at the end of a title: '(draft 2)', '[DRAFT]', 'rev. B', 'v2', 'FINAL',
+# 'final v3', '– script'. 'Final', 'draft' and 'version' as plain words are left alone:
+# '# The Final Draft' and '# Version Two' are titles.
+_DRAFT_WORD = (
+    r"(?:(?:first|second|third|1st|2nd|3rd|\d+th|rough|final|working)\s+)?"
+    r"(?:draft|rev(?:ision)?\.?|version|ver\.?|v|final|wip|for\s+review|not\s+final|locked)"
+)
+_BRACKETED_NOTE = rf"[(\[]\s*(?i:{_DRAFT_WORD})\s*(?:#?\s*[\w.]{{1,6}})?\s*[)\]]"
+_LEADING_NOTE = re.compile(rf"^\s*{_BRACKETED_NOTE}\s*")
+_DRAFT_NOTE = (
+    rf"{_BRACKETED_NOTE}"
+    r"|(?i:draft|rev(?:ision)?\.?)\s*#?\s*(?:\d+|(?-i:[A-Z]))(?!\w)"
+    r"|(?:(?-i:v)|(?i:ver\.|version))\s*\d+(?:\.\d+)*(?!\w)"
+    r"|(?-i:FINAL|DRAFT|WIP)(?!\w)|(?i:final)(?=\s+(?:v\s*\d|ver\.|version|draft|rev))"
+    r"|[–—-]\s*(?i:(?:(?:narration|vo|voice-?over)\s+)?(?:script|draft))(?!\w)"
+)
+_DRAFT_NOTES = re.compile(rf"(?:[\s,:;|–—-]*(?<!\w)(?:{_DRAFT_NOTE}))+[\s,:;|–—-]*$")
+
+
+def _without_drafting_notes(title: str) -> str:
+    """A title without its trailing drafting notes; a title that is only notes stays whole."""
+    bare = _DRAFT_NOTES.sub("", title)
+    # A bracketed note may also stand in front: '[DRAFT] Episode 4'.
+    bare = _LEADING_NOTE.sub("", bare)
+    return bare.strip() if any(c.isalnum() for c in bare) else title
+
+
 EDITS: tuple[Edit, ...] = (
     Edit("markdown-quote", "a Markdown quote marker ('> ')", lambda line: _QUOTE.sub("", line)),
     Edit(
@@ -450,6 +532,14 @@ EDITS: tuple[Edit, ...] = (
     ),
     Edit(
         "speaker-label", "a speaker label ('NARRATOR:', 'VO:')", lambda line: _LABEL.sub("", line)
+    ),
+    Edit(
+        "draft-note",
+        "a drafting note on a title ('(draft 2)', 'FINAL v2', '– script'): stripped from a "
+        "heading's chapter title; a title line at the top of the script that carries one "
+        "is not spoken",
+        _without_drafting_notes,
+        Scope.TITLE,
     ),
 )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.errors import ScriptError
-from narrator.rules import DROP_RULES, EDITS, Edit, Rule, heading
+from narrator.rules import DROP_RULES, EDITS, Edit, Rule, Scope, heading, speaker
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,37 @@ class Script:
     chapters: tuple[Chapter, ...] = ()
 
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Control characters (Unicode Cc) and format characters (Cf: zero-width spaces and
+# joiners, bidi marks, overrides and isolates, the soft hyphen, a stray byte-order mark)
+# are invisible in an editor, so the writer cannot see what the engine would get. The
+# few that stand for a break (vertical tab from a word processor, form feed, the
+# separators, NEL, and Unicode's line and paragraph separators) become a space so the
+# words on either side stay apart; the rest vanish. Tab, LF and CR are line structure.
+_BREAKS = frozenset("\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029")
+_STRUCTURE = frozenset("\t\n\r")
+CONTROL_CHARACTERS = "control-characters"  # how a line that lost any is reported
+
+
+def _hidden(char: str) -> bool:
+    return char in _BREAKS or (
+        unicodedata.category(char) in ("Cc", "Cf") and char not in _STRUCTURE
+    )
+
+
+def _replace_hidden(line: str, replacement: Callable[[str], str]) -> str:
+    if line.isprintable():  # the common case, without a look at each character
+        return line
+    return "".join(replacement(c) if _hidden(c) else c for c in line)
+
+
+def _spoken(char: str) -> str:
+    return " " if char in _BREAKS else ""
+
+
+def _shown(char: str) -> str:
+    return f"<U+{ord(char):04X}>"
+
+
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 # Windows-1252 is what Western-European Windows editors and web pastes produce. It is
 # tried first: charset-normalizer alone guesses Baltic or DOS code pages for a short
@@ -83,8 +113,9 @@ _MOST_ACCENTED = 0.3
 def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, str]:
     """Decode script bytes; return (text, encoding name).
 
-    Honours a UTF-8 or UTF-16 byte order mark, then tries strict UTF-8, then
-    detects a legacy code page. Raises ScriptError for binary or undecodable data.
+    Honours a UTF-8 or UTF-16 byte order mark, recognises UTF-16 without one by
+    its NUL bytes, then tries strict UTF-8, then detects a legacy code page.
+    Raises ScriptError for binary or undecodable data.
     """
     if encoding is not None:
         try:
@@ -109,12 +140,47 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
         except UnicodeDecodeError:
             raise ScriptError(f"{source}: broken UTF-16 text; re-save it as UTF-8") from None
     if b"\x00" in data:
-        raise ScriptError(f"{source}: looks like a binary file, not a text script")
+        return _decode_utf16_without_mark(data, source)
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     return _decode_legacy(data, source)
+
+
+# UTF-16 without a byte-order mark (some Windows tools write it) shows its NUL bytes in
+# a pattern: the high byte of every ASCII character, so on odd offsets for little-endian
+# and even ones for big-endian. Text in another script has fewer NULs (its spaces,
+# digits and punctuation) but still all on one side; a binary file has them on both.
+_UTF16_MIN_NULS = 0.1  # of the code units, so a file in Greek or Cyrillic still counts
+_UTF16_ONE_SIDE = 0.95  # of the NULs on the high-byte side
+_UTF16_MOST_TEXT = 0.95  # of the decoded characters are letters, digits, marks, punctuation
+
+
+def _decode_utf16_without_mark(data: bytes, source: str) -> tuple[str, str]:
+    units = len(data) // 2
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    if len(data) % 2 == 0 and units:
+        for codec, high, low in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+            if high >= _UTF16_MIN_NULS * units and high >= _UTF16_ONE_SIDE * (high + low):
+                try:
+                    text = data.decode(codec)
+                except UnicodeDecodeError:
+                    break
+                if _mostly_text(text):
+                    return text, codec
+                break
+    if max(even, odd) >= _UTF16_ONE_SIDE * (even + odd):
+        raise ScriptError(
+            f"{source}: looks like a binary file, or UTF-16 text without a byte-order mark; "
+            "if it is text, pass --encoding utf-16-le (or utf-16-be)"
+        )
+    raise ScriptError(f"{source}: looks like a binary file, not a text script")
+
+
+def _mostly_text(text: str) -> bool:
+    usual = sum(1 for c in text if c.isprintable() or c in "\t\n\r")
+    return usual >= _UTF16_MOST_TEXT * len(text)
 
 
 def _decode_legacy(data: bytes, source: str) -> tuple[str, str]:
@@ -138,9 +204,25 @@ def _decode_legacy(data: bytes, source: str) -> tuple[str, str]:
 
 
 def normalize_line(line: str) -> str:
-    """NFC-normalize a line, drop invisible characters and fold runs of spaces."""
-    line = unicodedata.normalize("NFC", line).translate(_INVISIBLE)
+    """NFC-normalize a line, drop control and format characters and fold runs of spaces."""
+    line = unicodedata.normalize("NFC", _replace_hidden(line, _spoken))
     return _SPACES.sub(" ", line).strip()
+
+
+def reported_line(line: str) -> str:
+    """A source line as a report shows it: normalized, each hidden character as <U+XXXX>."""
+    line = unicodedata.normalize("NFC", _replace_hidden(line, _shown))
+    return _SPACES.sub(" ", line).strip()
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: str.splitlines also breaks at form feeds,
+    separators and NEL, which would shift every line number after one."""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 _COMMENT_OPEN, _COMMENT_CLOSE = "<!--", "-->"
@@ -149,11 +231,16 @@ _PAUSE_VALUE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\s*", r
 MAX_PAUSE_MARK_MS = 60_000  # the longest [pause] a writer may ask for
 
 
-def _strip_comments(lines: Sequence[str]) -> list[tuple[str, bool]]:
-    """Each line without its ``<!-- … -->`` parts, and whether a comment touched it."""
+def _strip_comments(lines: Sequence[str], source: str) -> list[tuple[str, bool]]:
+    """Each line without its ``<!-- … -->`` parts, and whether a comment touched it.
+
+    Raises ScriptError for a comment that is never closed: silently dropping the
+    rest of the script would lose narration nobody meant to cut.
+    """
     result: list[tuple[str, bool]] = []
     inside = False
-    for line in lines:
+    opened = 0
+    for number, line in enumerate(lines, start=1):
         kept: list[str] = []
         rest, touched = line, inside
         while rest:
@@ -171,7 +258,13 @@ def _strip_comments(lines: Sequence[str]) -> list[tuple[str, bool]]:
                 else:
                     kept.append(rest[:begin])
                     rest, inside, touched = rest[begin + len(_COMMENT_OPEN) :], True, True
+                    opened = number
         result.append(("".join(kept), touched))
+    if inside:
+        raise ScriptError(
+            f"{source}: line {opened}: '{_COMMENT_OPEN}' is never closed; "
+            f"add '{_COMMENT_CLOSE}' or remove it"
+        )
     return result
 
 
@@ -256,36 +349,54 @@ def clean(
 ) -> Script:
     """Split decoded text into paragraphs and apply the cleaning rules; pure.
 
-    Blank lines separate paragraphs; single line breaks are hard wraps and are
-    joined. ``<!-- … -->`` comments and ``//`` note lines are never spoken;
+    Control and format characters are removed first, so no later stage sees
+    them. Blank lines separate paragraphs; single line breaks are hard wraps and
+    are joined. ``<!-- … -->`` comments and ``//`` note lines are never spoken;
     ``[pause …]`` marks become pauses; Markdown headings become chapters (and
-    are spoken only with ``speak_headings``). Edits strip markup from a line;
-    a drop rule then removes a whole noise line, and also ends the paragraph it
-    interrupts, unless a hard wrap joins the line to narration. Every removed or
-    changed line is reported with the rule responsible. Raises ScriptError for a
-    malformed pause mark.
+    are spoken only with ``speak_headings``), without their drafting notes.
+    Edits strip markup from a line; a drop rule then removes a whole noise line,
+    and also ends the paragraph it interrupts, unless a hard wrap joins the line
+    to narration. In a script whose narration is labelled, another speaker's
+    turn is left out. Every removed or changed line is reported with the rule
+    responsible. Raises ScriptError for a malformed pause mark or an unclosed
+    comment.
     """
     dropped: list[DroppedLine] = []
     altered: list[AlteredLine] = []
     chapters: list[Chapter] = []
     builder = _Builder()
-    source_lines = text.splitlines()
+    line_rules = tuple(r for r in rules if r.scope is Scope.LINE)
+    turn_rule = next((r for r in rules if r.scope is Scope.TURN), None)
+    line_edits = tuple(e for e in edits if e.scope is Scope.LINE)
+    title_edits = tuple(e for e in edits if e.scope is Scope.TITLE)
+    # A byte-order mark that a forced --encoding left in is not part of the first line.
+    source_lines = _split_lines(text.removeprefix("\ufeff"))
+    visible = [_replace_hidden(line, _spoken) for line in source_lines]
 
     def noise(line: str) -> bool:
-        edited = _apply_edits(line, edits)[0]
-        return any(r.matches(edited) for r in rules)
+        edited = _apply_edits(line, line_edits)[0]
+        return any(r.matches(edited) for r in line_rules)
 
-    uncommented = _strip_comments(source_lines)
+    uncommented = _strip_comments(visible, source)
     lines = [normalize_line(line) for line, _ in uncommented]
+    labelled = turn_rule is not None and any(speaker(line) == "narrator" for line in lines)
+    title_at = _title_line(lines)
+    in_turn = False  # inside another speaker's turn
     for index, line in enumerate(lines):
         number = index + 1
         touched = uncommented[index][1]
-        original = normalize_line(source_lines[index]) if touched else line
+        hidden: tuple[str, ...] = (
+            (CONTROL_CHARACTERS,) if visible[index] != source_lines[index] else ()
+        )
+        original = reported_line(source_lines[index]) if touched or hidden else line
         if touched and not line:
             if original:
                 dropped.append(DroppedLine(number, original, "comment"))
             continue
         if not line:
+            if hidden:
+                dropped.append(DroppedLine(number, original, CONTROL_CHARACTERS))
+            in_turn = False
             builder.flush()
             continue
         if line.startswith("//"):
@@ -293,23 +404,41 @@ def clean(
             continue
         title = heading(line)
         if title is not None:
+            in_turn = False
             builder.flush()
-            title, pauses = _pauses(_apply_edits(title, edits)[0] or title, source, number)
+            title, pauses = _pauses(_apply_edits(title, line_edits)[0] or title, source, number)
+            title, notes = _apply_edits(title, title_edits)
             chapters.append(Chapter(title, number, len(builder.paragraphs)))
             if speak_headings:
-                altered.append(AlteredLine(number, original, title, ("markdown-heading",)))
+                rules_applied = (*hidden, "markdown-heading", *notes)
+                altered.append(AlteredLine(number, original, title, rules_applied))
                 builder.add(number, title, pauses)
                 builder.flush()
             else:
                 dropped.append(DroppedLine(number, original, "markdown-heading"))
+                if hidden or notes:
+                    # Not spoken, but kept as the chapter title: report what it lost.
+                    altered.append(AlteredLine(number, original, title, (*hidden, *notes)))
                 builder.add(number, "", pauses)
             continue
-        edited, applied = _apply_edits(line, edits)
-        if touched:
-            applied = ("comment", *applied)
+        edited, applied = _apply_edits(line, line_edits)
+        applied = (*hidden, *(("comment",) if touched else ()), *applied)
         spoken, pauses = _pauses(edited, source, number)
-        rule = next((r for r in rules if r.matches(spoken)), None) if spoken else None
-        if rule is not None and not _hard_wrapped(lines, index, bool(builder.parts), noise):
+        if index == title_at:
+            notes = _apply_edits(spoken, title_edits)[1]
+            if notes:
+                dropped.append(DroppedLine(number, original, notes[-1]))
+                builder.add(number, "", pauses)
+                continue
+        who = speaker(line) if labelled else None
+        if who is not None:
+            in_turn = who == "other"
+        rule = next((r for r in line_rules if r.matches(spoken)), None) if spoken else None
+        if rule is not None and _hard_wrapped(lines, index, bool(builder.parts), noise):
+            rule = None
+        if turn_rule is not None and in_turn and (who == "other" or rule is None):
+            rule = turn_rule
+        if rule is not None:
             builder.flush()
             dropped.append(DroppedLine(number, original, rule.name))
             builder.add(number, "", pauses)  # a pause written on a noise line still counts
@@ -324,6 +453,19 @@ def clean(
         builder.add(number, spoken, pauses)
     paragraphs = builder.finish()
     return Script(source, "", paragraphs, tuple(dropped), tuple(altered), tuple(chapters))
+
+
+def _title_line(lines: Sequence[str]) -> int | None:
+    """The index of the script's title line: its first line of text, standing alone as
+    a paragraph and without sentence punctuation at its end; None if there is none."""
+    for index, line in enumerate(lines):
+        if not line or line.startswith("//"):
+            continue
+        alone = index + 1 == len(lines) or not lines[index + 1]
+        if alone and heading(line) is None and not _SENTENCE_END.search(line):
+            return index
+        return None
+    return None
 
 
 def _apply_edits(line: str, edits: Sequence[Edit]) -> tuple[str, tuple[str, ...]]:
@@ -386,6 +528,17 @@ def read_script(path: Path, encoding: str | None = None, cleaning: Cleaning = Cl
         data = path.read_bytes()
     except OSError as exc:
         raise ScriptError(f"{source}: cannot read: {exc.strerror}") from None
+    return read_script_bytes(data, source, encoding, cleaning)
+
+
+def read_script_bytes(
+    data: bytes, source: str, encoding: str | None = None, cleaning: Cleaning = Cleaning()
+) -> Script:
+    """Decode and clean script bytes read from ``source`` (a path, or '-' for stdin).
+
+    Raises ScriptError when the bytes are not text or have nothing left to say
+    after cleaning.
+    """
     text, used = decode(data, source, encoding)
     script = clean(text, source, cleaning.rules, cleaning.edits, cleaning.speak_headings)
     if not script.paragraphs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -118,24 +119,87 @@ _AUXILIARIES = frozenset(
 )
 
 
+# Titles and abbreviations that stand before a name or a number and never end a
+# sentence; sentencex does not know some of them ('Ms.', 'approx.'). Titles count in
+# capitals ('DR.') but not in lower case: 'a sales rep.' may end a sentence. 'Jr.' and
+# 'Sr.' are left to sentencex: they end a sentence before a capitalised word ('… King
+# Jr. He left.') and not before a lower-case one ('King Jr. was born').
+_NEVER_ENDS = re.compile(
+    r"(?<![\w.])(?:(?=[A-Z])(?i:mr|mrs|ms|dr|prof|st|gen|col|lt|sgt|capt|sen|rep|gov|rev)"
+    r"|(?i:vs|approx)|ca)\.$"
+)
+# A parenthesis or a double-quoted passage holding a sentence end: sentencex neither
+# splits inside one nor after one ('(This was a lie.) Then…'), but a reader does, so
+# it is shown to sentencex without its marks.
+_ENCLOSED = re.compile(r"\([^()]*[.!?…][^()]*\)|“[^“”]*[.!?…][^“”]*”|\"[^\"]*[.!?…][^\"]*\"")
+
+
 def split_sentences(paragraph: str, language: str = "en") -> tuple[str, ...]:
     """Split a paragraph into sentences with sentencex (knows "Mr.", "U.S.", "No. 7").
 
-    A piece without any letter or digit (a stray dash, an ellipsis) is joined to
-    the sentence before it, so every returned sentence has something to say.
+    Sentences inside parentheses and quotes are split too, each keeping its own
+    bracket or quote mark; a title abbreviation ("Ms.", "Gen.", "approx.") never
+    ends a sentence. A piece without any letter or digit (a stray dash, an
+    ellipsis) is joined to the sentence before it, so every returned sentence has
+    something to say.
     """
-    import sentencex
-
     sentences: list[str] = []
-    for piece in sentencex.segment(language, paragraph):
+    for piece in _pieces(paragraph, language):
         text = " ".join(piece.split())
         if not text:
             continue
-        if sentences and not (_HAS_WORD.search(text) and _HAS_WORD.search(sentences[-1])):
+        if sentences and (
+            not (_HAS_WORD.search(text) and _HAS_WORD.search(sentences[-1]))
+            or _NEVER_ENDS.search(sentences[-1])
+        ):
             sentences[-1] = f"{sentences[-1]} {text}"
         else:
             sentences.append(text)
     return tuple(sentences)
+
+
+def _pieces(paragraph: str, language: str) -> list[str]:
+    """sentencex's pieces of the paragraph, with enclosing marks hidden from it."""
+    import sentencex
+
+    masked = list(paragraph)
+    openers: set[int] = set()
+    closers: set[int] = set()
+    for match in _ENCLOSED.finditer(paragraph):
+        openers.add(match.start())
+        closers.add(match.end() - 1)
+    for at in openers | closers:
+        masked[at] = " "
+    if not openers:
+        return list(sentencex.segment(language, paragraph))
+    pieces = list(sentencex.segment(language, "".join(masked)))
+    if sum(map(len, pieces)) != len(paragraph):  # not a partition: trust sentencex alone
+        return list(sentencex.segment(language, paragraph))
+    cuts = list(itertools.accumulate(len(piece) for piece in pieces[:-1]))
+    kept = [0]
+    for cut in cuts:
+        cut = _move_cut(paragraph, cut, openers, closers)
+        # '"Stop. Now." she said.': a closing mark before a lower-case word ends no sentence.
+        mark = len(paragraph[:cut].rstrip()) - 1
+        if not (mark in closers and paragraph[cut:].lstrip()[:1].islower()):
+            kept.append(cut)
+    kept.append(len(paragraph))
+    return [paragraph[a:b] for a, b in itertools.pairwise(kept)]
+
+
+def _move_cut(paragraph: str, cut: int, openers: set[int], closers: set[int]) -> int:
+    """Put a cut after the closing marks and before the opening marks around it, which
+    sentencex saw only as spaces."""
+    start = cut
+    while start > 0 and (paragraph[start - 1].isspace() or start - 1 in openers | closers):
+        start -= 1
+    end = cut
+    while end < len(paragraph) and (paragraph[end].isspace() or end in openers | closers):
+        end += 1
+    closing = [at for at in range(start, end) if at in closers]
+    opening = [at for at in range(start, end) if at in openers]
+    after_closing = closing[-1] + 1 if closing else start
+    return max(opening[0], after_closing) if opening else max(after_closing, min(cut, end))
 
 
 def tokenize(sentence: str) -> tuple[Token, ...]:
