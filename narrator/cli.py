@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
@@ -19,9 +21,11 @@ from narrator.defaults import (
     DEFAULT_RATE,
     DEFAULT_SENTENCE_PAUSE_MS,
 )
-from narrator.errors import ExitCode, NarratorError
+from narrator.errors import ExitCode, NarratorError, Stopped
 
 if TYPE_CHECKING:
+    from typer._click.exceptions import UsageError
+
     from narrator.preview import SegmentTable
     from narrator.render import RenderResult, RenderSettings
 
@@ -47,8 +51,8 @@ def _reported() -> Iterator[None]:
         yield
     except NarratorError as exc:
         raise _fail(str(exc), exc.exit_code) from None
-    except KeyboardInterrupt:
-        raise _fail("interrupted; nothing was written", ExitCode.INTERRUPTED) from None
+    except KeyboardInterrupt as exc:
+        raise _stopped(exc) from None
     except BrokenPipeError:
         raise  # the reader went away (| head): Typer exits quietly
     except Exception as exc:
@@ -59,6 +63,68 @@ def _reported() -> Iterator[None]:
             "(this is a bug; NARRATOR_DEBUG=1 shows the traceback)",
             ExitCode.INTERNAL,
         ) from None
+
+
+# The signal that is stopping narrator, until it has been reported.
+_signalled: KeyboardInterrupt | None = None
+# Signals that stop narrator as Ctrl-C does, with their exceptions.
+_RAISES: dict[signal.Signals, KeyboardInterrupt] = {
+    signal.SIGINT: KeyboardInterrupt(),
+    signal.SIGTERM: Stopped("SIGTERM", ExitCode.TERMINATED),
+    signal.SIGHUP: Stopped("SIGHUP", ExitCode.HANGUP),
+}
+
+
+def _stopped(exc: KeyboardInterrupt) -> typer.Exit:
+    global _signalled
+    _signalled = None
+    if isinstance(exc, Stopped):
+        return _fail(f"stopped by {exc.name}; nothing was written", exc.exit_code)
+    return _fail("interrupted; nothing was written", ExitCode.INTERRUPTED)
+
+
+def _on_signal(number: int, frame: FrameType | None) -> None:
+    """Raise the signal's exception once; later signals wait for its clean-up to finish."""
+    global _signalled
+    if _signalled is None:
+        _signalled = _RAISES[signal.Signals(number)]
+        raise _signalled
+
+
+@contextlib.contextmanager
+def _signals_stop() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP raise in the main thread, so clean-up runs as on Ctrl-C.
+
+    A signal the caller ignores (nohup, a background job) stays ignored.
+    """
+    previous = {}
+    for number in _RAISES:
+        if signal.getsignal(number) is not signal.SIG_IGN:
+            previous[number] = signal.signal(number, _on_signal)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def _usage_line(exc: UsageError) -> str:
+    """A Click usage error as one line: what is wrong, and where the help is."""
+    from typer._click.exceptions import NoSuchOption
+
+    if isinstance(exc, NoSuchOption):
+        text = f"no such option '{exc.option_name}'"
+        if exc.possibilities:
+            text += f" (did you mean {' or '.join(repr(p) for p in sorted(exc.possibilities))}?)"
+        dashed = [a for a in sys.argv[1:] if a.startswith(exc.option_name) and Path(a).exists()]
+        if dashed:
+            text += f"; to read a script named {dashed[0]!r}, put '--' before it"
+    else:
+        text = " ".join(exc.format_message().split()).rstrip(".")
+        text = text[:1].lower() + text[1:]
+    if exc.ctx is not None:
+        text += f"; see '{exc.ctx.command_path} --help'"
+    return text
 
 
 def _version(value: bool) -> None:
@@ -339,5 +405,23 @@ def voices(
 
 
 def main() -> None:
-    """Console entry point."""
-    app(prog_name="narrator")
+    """Console entry point: every failure is one line on stderr and an exit code."""
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+
+    with _signals_stop():
+        try:
+            code = app(prog_name="narrator", standalone_mode=False)
+        except NoArgsIsHelpError as exc:
+            exc.show()  # plain 'narrator': the help
+            code = exc.exit_code
+        except UsageError as exc:
+            typer.echo(f"narrator: error: {_usage_line(exc)}", err=True)
+            code = exc.exit_code
+        except ClickException as exc:
+            typer.echo(f"narrator: error: {' '.join(exc.format_message().split())}", err=True)
+            code = exc.exit_code
+        except KeyboardInterrupt as exc:
+            code = _stopped(exc).exit_code
+        if _signalled is not None:  # arrived outside a command, where Typer took it
+            code = _stopped(_signalled).exit_code
+    sys.exit(code or 0)

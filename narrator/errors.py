@@ -16,7 +16,10 @@ class ExitCode(IntEnum):
     MISSING_TOOL = 5
     SYNTHESIS = 6
     OUTPUT = 7
-    INTERRUPTED = 130
+    DISK_FULL = 8
+    HANGUP = 129  # 128 + SIGHUP: the terminal went away
+    INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+    TERMINATED = 143  # 128 + SIGTERM: kill, systemd, a CI timeout
 
 
 class NarratorError(Exception):
@@ -56,3 +59,22 @@ class OutputError(NarratorError):
     """An output file could not be written or encoded."""
 
     exit_code = ExitCode.OUTPUT
+
+
+class DiskFullError(OutputError):
+    """The disk (or the user's quota) filled up while writing outputs."""
+
+    exit_code = ExitCode.DISK_FULL
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived: narrator stops as it does on Ctrl-C.
+
+    A KeyboardInterrupt, not a NarratorError, so that it passes every ``except
+    Exception`` and runs the same clean-up as Ctrl-C on its way out.
+    """
+
+    def __init__(self, name: str, exit_code: ExitCode) -> None:
+        super().__init__(name)
+        self.name = name
+        self.exit_code = exit_code

@@ -1,50 +1,193 @@
-"""Atomic output: files are written under temporary names and renamed into place together."""
+"""Atomic output: files are written under temporary names and renamed into place together.
+
+A run's temporary files carry its tag (``<pid>-<random>``) and the run holds an
+``flock`` on a lock file with the same tag while it lives. The kernel drops the
+lock when the process dies, even by ``kill -9``; so a later run that can take
+the lock knows the tagged files are a dead run's litter and removes them, and
+never touches the files of a run that is still alive.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
+import re
+import secrets
+import stat
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 
-from narrator.errors import OutputError
+from narrator import signals
+from narrator.errors import DiskFullError, OutputError
+
+LOCK_PREFIX = ".narrator-"
+# .<final name>.narrator-<pid>-<hex>[-<n>].part (committed) or .tmp (scratch)
+_STAGED = re.compile(r"^\..+\.narrator-(?P<tag>\d+-[0-9a-f]+)(?:-\d+)?\.(?:part|tmp)$")
+_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+def disk_full(folder: Path, quota: bool = False) -> DiskFullError:
+    """The one-line error for a full disk (or quota) while writing into ``folder``."""
+    what = _FULL[errno.EDQUOT if quota else errno.ENOSPC]
+    return DiskFullError(
+        f"{folder}: {what}; free some space there or choose another --out-dir "
+        "(earlier outputs are untouched)"
+    )
+
+
+def full_disk_error(exc: BaseException | None, folder: Path) -> DiskFullError | None:
+    """``disk_full`` for an OSError that means the disk or quota is full, else None."""
+    if not isinstance(exc, OSError) or exc.errno not in _FULL:
+        return None
+    where = Path(exc.filename).parent if isinstance(exc.filename, str) else folder
+    return disk_full(where, quota=exc.errno == errno.EDQUOT)
+
+
+class RunLock:
+    """A lock file ``<folder>/<prefix><tag>.lock`` held with ``flock`` while this run lives."""
+
+    def __init__(self, folder: Path, prefix: str) -> None:
+        self.tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+        # Locked before it gets the name other runs look for, so none can take
+        # it for a dead run's lock in between; no signal cuts this short.
+        with signals.held():
+            handle, name = tempfile.mkstemp(
+                prefix=f"{prefix}{self.tag}.", suffix=".new", dir=folder
+            )
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                self.path = folder / f"{prefix}{self.tag}.lock"
+                Path(name).replace(self.path)
+            except BaseException:
+                os.close(handle)
+                with contextlib.suppress(OSError):
+                    Path(name).unlink()
+                raise
+        self._handle: int | None = handle
+
+    def release(self) -> None:
+        """Remove the lock file and drop the lock; idempotent."""
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            os.close(self._handle)
+            self._handle = None
+
+
+def sweep_dead_runs(folder: Path, prefix: str, remove: Callable[[str], None]) -> None:
+    """Call ``remove(tag)`` for every run whose lock in ``folder`` is free, then delete its lock.
+
+    A free lock means its run has died; a live run's lock cannot be taken, so its
+    files are left alone. Locks of other users cannot be opened and are skipped.
+    """
+    for lock in folder.glob(f"{prefix}*.lock"):
+        try:
+            handle = os.open(lock, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(handle).st_ino != lock.stat().st_ino:
+                continue  # another sweeper removed it and a new run took the name
+            remove(lock.name[len(prefix) : -len(".lock")])
+            lock.unlink()
+        except OSError:
+            continue  # alive (the lock is held), or gone already
+        finally:
+            os.close(handle)
+
+
+def read_only(path: Path) -> bool:
+    """Whether ``path`` is a file its owner has made read-only (root ignores permissions)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) and (not mode & stat.S_IWUSR or not os.access(path, os.W_OK))
 
 
 class Staging:
     """Collects outputs under hidden temporary names in their final folder.
 
     ``commit`` renames them all into place; leaving the block without committing
-    (an error, Ctrl-C) deletes them, so earlier outputs stay untouched and no
-    half-written file is ever visible under a final name.
+    (an error, Ctrl-C, SIGTERM) deletes them, so earlier outputs stay untouched and
+    no half-written file is ever visible under a final name. A full disk inside
+    the block is reported as DiskFullError naming the folder. Temporary names are
+    ``.<final name>.narrator-<tag>.part`` (``.tmp`` for scratch files), beside the
+    run's lock ``.narrator-<tag>.lock``; a dead run's are removed on entry.
     """
 
     def __init__(self, folder: Path) -> None:
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"{folder} is a file, not a folder: choose another --out-dir")
         self._created = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise OutputError(f"{folder}: cannot create output folder: {exc.strerror}") from None
+            raise full_disk_error(exc, folder) or OutputError(
+                f"{folder}: cannot create output folder: {exc.strerror}"
+            ) from None
         if not os.access(folder, os.W_OK):
             raise OutputError(f"{folder}: output folder is not writable")
         self.folder = folder
         self._staged: list[tuple[Path, Path]] = []
+        self._lock: RunLock | None = None
+        try:
+            sweep_dead_runs(folder, LOCK_PREFIX, self._remove_staged)
+            self._lock = RunLock(folder, LOCK_PREFIX)
+        except OSError as exc:
+            self.discard()
+            raise full_disk_error(exc, folder) or OutputError(
+                f"{folder}: cannot write in the output folder: {exc.strerror}"
+            ) from None
+
+    def _remove_staged(self, tag: str) -> None:
+        for child in self.folder.iterdir():
+            match = _STAGED.match(child.name)
+            if match is not None and match["tag"] == tag:
+                with contextlib.suppress(FileNotFoundError):
+                    child.unlink()
+
+    def check(self, final_names: Iterable[str]) -> None:
+        """Raise OutputError now if an output this run may write cannot be replaced.
+
+        A folder in the way, or a read-only file, stops the run before any work.
+        """
+        for name in final_names:
+            final = self.folder / name
+            if final.is_dir():
+                raise OutputError(f"{final} is a folder: move it away to write this output")
+            if read_only(final):
+                raise OutputError(
+                    f"{final} is read-only: make it writable (chmod u+w) "
+                    "or choose another --out-dir"
+                )
+
+    def _create(self, name: str, suffix: str, final: Path) -> Path:
+        assert self._lock is not None
+        for n in range(1000):
+            count = f"-{n}" if n else ""
+            path = self.folder / f".{name}.narrator-{self._lock.tag}{count}{suffix}"
+            with signals.held():  # a file created is a file listed for clean-up
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                except FileExistsError:
+                    continue
+                self._staged.append((path, final))
+            return path
+        raise OutputError(f"{self.folder}: too many temporary files named .{name}.*")
 
     def path(self, final_name: str) -> Path:
         """A fresh temporary path that ``commit`` will rename to ``final_name``."""
-        handle, name = tempfile.mkstemp(prefix=f".{final_name}.", suffix=".part", dir=self.folder)
-        os.close(handle)
-        temporary = Path(name)
-        temporary.chmod(0o644)  # mkstemp makes it private; outputs are ordinary files
-        self._staged.append((temporary, self.folder / final_name))
-        return temporary
+        return self._create(final_name, ".part", self.folder / final_name)
 
     def scratch(self, name: str) -> Path:
         """A temporary path in the folder that is always deleted, never committed."""
-        handle, path = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.folder)
-        os.close(handle)
-        self._staged.append((Path(path), Path()))
-        return Path(path)
+        return self._create(name, ".tmp", Path())
 
     def write_text(self, final_name: str, text: str) -> Path:
         """Stage a UTF-8 text file; return its temporary path."""
@@ -52,31 +195,43 @@ class Staging:
         temporary.write_text(text, encoding="utf-8")
         return temporary
 
-    def commit(self) -> None:
-        """Rename every staged file into place.
+    def commit(self, retire: Iterable[Path] = ()) -> tuple[Path, ...]:
+        """Rename every staged file into place, then delete the ``retire`` files.
 
-        Raises OutputError, before anything is renamed, when a final name is taken
-        by a folder; a rename that fails anyway is reported the same way.
+        Signals wait until this is done, so the folder never holds half of one
+        render and half of another. Returns the retired files actually deleted
+        (a file that cannot be deleted is left, unreported). Raises OutputError,
+        before anything is renamed, when a final name is taken by a folder or a
+        read-only file; a rename that fails anyway is reported the same way.
         """
-        finals = [final for _, final in self._staged if final != Path()]
-        for final in finals:
-            if final.is_dir():
-                raise OutputError(f"{final}: is a folder; move it away to write this output")
-        try:
-            for temporary, final in self._staged:
-                if final != Path():
-                    temporary.replace(final)
-        except OSError as exc:
-            raise OutputError(f"{exc.filename}: cannot write: {exc.strerror}") from None
-        self._created = False
-        self.discard()
+        self.check(final.name for _, final in self._staged if final != Path())
+        removed = []
+        with signals.held():
+            try:
+                for temporary, final in self._staged:
+                    if final != Path():
+                        temporary.replace(final)
+            except OSError as exc:
+                raise full_disk_error(exc, self.folder) or OutputError(
+                    f"{exc.filename}: cannot write: {exc.strerror}"
+                ) from None
+            for old in retire:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+                    removed.append(old)
+            self._created = False
+            self.discard()
+        return tuple(removed)
 
     def discard(self) -> None:
-        """Delete whatever is still staged, and the folder if it was made for nothing."""
+        """Delete whatever is still staged and the lock, and the folder if made for nothing."""
         for temporary, _final in self._staged:
             with contextlib.suppress(FileNotFoundError):
                 temporary.unlink()
         self._staged.clear()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
         if self._created:
             with contextlib.suppress(OSError):
                 self.folder.rmdir()  # only succeeds when empty
@@ -92,3 +247,6 @@ class Staging:
         traceback: TracebackType | None,
     ) -> None:
         self.discard()
+        full = full_disk_error(value, self.folder)
+        if full is not None:
+            raise full from None

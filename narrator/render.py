@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -124,6 +125,9 @@ class RenderResult:
     paragraphs: tuple[ParagraphRecord, ...]
     chapters: tuple[ChapterRecord, ...] = ()
     chapter_list: Path | None = None
+    #: Outputs of an earlier render of the same stem that this one no longer
+    #: writes (say ``talk.mp3`` after rendering ``--format wav``), now deleted.
+    removed: tuple[Path, ...] = ()
 
     @property
     def duration(self) -> float:
@@ -176,8 +180,10 @@ def render(
 
     Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.vtt``, ``<stem>.html``,
     ``<stem>.json`` and, when the script has headings, ``<stem>.chapters.txt``,
-    together or not at all. Raises a NarratorError subclass for bad input,
-    settings or tools.
+    together or not at all, and deletes the outputs of an earlier render of the
+    same stem that this one does not write (see ``RenderResult.removed``).
+    Raises a NarratorError subclass for bad input, settings or tools, before
+    synthesis when an output is read-only or a folder.
     """
     from narrator.engines import open_engine
     from narrator.files import Staging
@@ -195,6 +201,10 @@ def render(
     stem = script_path.stem
     folder = settings.out_dir
     with Staging(folder) as staging:
+        staging.check(
+            f"{stem}.{extension}"
+            for extension in (settings.audio_format, *_TEXT_OUTPUTS, "chapters.txt")
+        )
         engine = open_engine(settings.voice)
         try:
             rate = engine.sample_rate
@@ -254,10 +264,56 @@ def render(
             if result.chapter_list is not None:
                 staging.write_text(result.chapter_list.name, chapter_text)
             staging.write_text(result.manifest.name, manifest_json(result))
-            staging.commit()
-            return result
+            writing = {result.audio.name, *(f"{stem}.{e}" for e in _TEXT_OUTPUTS)}
+            if result.chapter_list is not None:
+                writing.add(result.chapter_list.name)
+            removed = staging.commit(retire=_superseded(folder, stem, writing))
+            return dataclasses.replace(result, removed=removed)
         finally:
             engine.close()
+
+
+_TEXT_OUTPUTS = ("srt", "vtt", "html", "json")
+
+
+def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]:
+    """Outputs the earlier render's manifest lists that this render will not write.
+
+    Only files unchanged since that render qualify: not modified after its
+    manifest was written, and not read-only. A name that is not ``<stem>.<ext>``
+    in ``folder`` is ignored, whatever the manifest says.
+    """
+    from narrator.files import read_only
+
+    manifest = folder / f"{stem}.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        written = manifest.stat().st_mtime_ns
+        if not str(data["generator"]).startswith("narrator "):
+            return []
+        names = [
+            data["audio"]["file"],
+            data["subtitles"]["srt"],
+            data["subtitles"]["vtt"],
+            data["page"],
+            data["chapter_list"],
+        ]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    found = []
+    for name in names:
+        if not isinstance(name, str) or name in writing or name != Path(name).name:
+            continue
+        path = folder / name
+        if not name.startswith(f"{stem}.") or read_only(path):
+            continue
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_mtime_ns > written:
+                continue
+        except OSError:
+            continue
+        found.append(path)
+    return found
 
 
 _Layout = list[list[tuple[str, int, int, int]]]  # per paragraph: text, speech end, span range

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import subprocess
 import wave
@@ -95,7 +97,16 @@ def ffmpeg() -> str:
 
 
 def encode(wav: Path, target: Path, audio_format: str) -> None:
-    """Encode the programme WAV into ``target`` with ffmpeg; raise OutputError on failure."""
+    """Encode the programme WAV into ``target`` with ffmpeg.
+
+    Raises DiskFullError when the disk or quota filled up (ffmpeg 5 exits 0
+    after failing to write its trailer, so its messages are read too), and
+    OutputError on any other failure. ffmpeg runs in its own process group, so
+    a Ctrl-C at the terminal reaches only narrator, which then stops ffmpeg and
+    waits for it: no encoder outlives an interrupted render.
+    """
+    from narrator.files import disk_full
+
     command = [
         ffmpeg(),
         "-nostdin",
@@ -110,9 +121,26 @@ def encode(wav: Path, target: Path, audio_format: str) -> None:
         _MUXERS.get(audio_format, audio_format),
         str(target),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+    with subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        process_group=0,
+    ) as process:
+        try:
+            _, stderr = process.communicate()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    for errno_code, quota in ((errno.ENOSPC, False), (errno.EDQUOT, True)):
+        if os.strerror(errno_code) in stderr:
+            raise disk_full(target.parent, quota)
+    if process.returncode != 0:
+        detail = (stderr.strip().splitlines() or ["no message"])[-1]
         raise OutputError(f"ffmpeg could not encode {target.name} as {audio_format}: {detail}")
 
 

@@ -237,3 +237,72 @@ def test_unknown_encoding_is_a_setting_error(tmp_path: Path) -> None:
     code, _, err = invoke("render", str(SAMPLE), "-o", str(tmp_path), "--encoding", "bogus")
     assert code == ExitCode.BAD_SETTING
     assert_one_line_error(err, "unknown encoding 'bogus'")
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """The console entry point, in-process: exit code (stdout and stderr go to capsys)."""
+    from narrator.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["narrator", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    return int(exited.value.code or 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (
+            ["render", "--rat", "5", "talk.txt"],
+            ["no such option '--rat' (did you mean", "'--rate'", "see 'narrator render --help'"],
+        ),
+        (["render"], ["missing argument 'script'", "see 'narrator render --help'"]),
+        (
+            ["render", "talk.txt", "--rate", "fast"],
+            ["invalid value for '--rate'", "integer", "see 'narrator render --help'"],
+        ),
+        (["bogus"], ["no such command 'bogus'", "see 'narrator --help'"]),
+        (["render", "talk.txt", "--engine"], ["option '--engine' requires an argument"]),
+    ],
+)
+def test_a_usage_error_is_one_line_with_the_hint(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    needles: list[str],
+) -> None:
+    code = run_main(monkeypatch, *args)
+    out, err = capsys.readouterr()
+    assert code == ExitCode.USAGE
+    assert out == ""
+    assert "Usage:" not in err
+    assert_one_line_error(err, *needles)
+
+
+def test_main_keeps_help_version_and_bare_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(monkeypatch, "--version") == 0
+    assert capsys.readouterr().out == f"narrator {__version__}\n"
+    assert run_main(monkeypatch, "render", "--help") == 0
+    assert "Example: narrator render" in capsys.readouterr().out
+    assert run_main(monkeypatch) == ExitCode.USAGE
+    out, err = capsys.readouterr()
+    assert "Commands:" in out + err
+
+
+def test_a_script_named_with_a_dash_is_read_after_double_dash(
+    tools: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-intro.txt").write_text("Hello there.\n", encoding="utf-8")
+    assert run_main(monkeypatch, "render", "-intro.txt") == ExitCode.USAGE
+    assert_one_line_error(capsys.readouterr().err, "'-intro.txt'", "put '--' before it")
+    code = run_main(
+        monkeypatch, "render", "--engine", "espeak", "-o", "out", "-q", "--", "-intro.txt"
+    )
+    assert code == 0, capsys.readouterr().err
+    assert (tmp_path / "out" / "-intro.wav").is_file()

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from narrator import signals
 from narrator.engines import ENGINES, Clip, Voice, VoiceSettings, WordMark, check_voice
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 
@@ -68,9 +69,12 @@ class _Library:
                 f"eSpeak NG library {LIBRARY} not found: {INSTALL_HINT}"
             ) from None
         # Audio comes back in chunks of this many ms: fewer, larger callbacks cost less.
-        self.sample_rate: int = self.lib.espeak_Initialize(
-            _AUDIO_OUTPUT_SYNCHRONOUS, _BUFFER_MS, None, 0
-        )
+        # The library starts a thread, which must never take a Ctrl-C or SIGTERM
+        # meant for the main thread: it inherits these signals blocked.
+        with signals.held():
+            self.sample_rate: int = self.lib.espeak_Initialize(
+                _AUDIO_OUTPUT_SYNCHRONOUS, _BUFFER_MS, None, 0
+            )
         if self.sample_rate <= 0:
             raise MissingToolError(
                 f"eSpeak NG could not start (data files missing?): {INSTALL_HINT}"
@@ -124,9 +128,12 @@ class _Library:
             self.lib.espeak_SetParameter(_RATE, rate, 0)
             self.chunks, self.marks = [], []
             data = text.encode("utf-8")
-            status = self.lib.espeak_Synth(
-                data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None
-            )
+            # A Ctrl-C or SIGTERM handled during the call would raise inside the audio
+            # callback, where ctypes drops it: it waits for the sentence to end.
+            with signals.held():
+                status = self.lib.espeak_Synth(
+                    data, len(data) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _PHONEMES, None, None
+                )
             if status != 0:
                 raise SynthesisError(f"eSpeak NG failed (status {status}) on: {text[:60]!r}")
             words = tuple(WordMark(offset, sample) for offset, sample in self.marks)

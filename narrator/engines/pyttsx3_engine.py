@@ -6,6 +6,12 @@ and how the child avoids it, is in _pyttsx3_worker), it prints to stdout, and a
 fork after init hangs. So pyttsx3 runs in a child process (started fresh, never
 forked from an initialised one), every file gets a new name, each clip is
 validated, and a bad or late clip is retried after restarting the child.
+
+The child runs in its own process group: a Ctrl-C or SIGTERM sent to the
+terminal's group reaches only the parent, which stops the child itself. Its
+scratch folder, ``<tmp>/narrator-pyttsx3-<tag>``, is removed on close; one left
+by a run killed with ``kill -9`` is removed when the engine next starts (see
+narrator.files.RunLock).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import importlib.util
 import json
 import os
 import selectors
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,6 +34,7 @@ from typing import IO, Any
 
 from narrator.engines import Clip, Voice, VoiceSettings, check_voice
 from narrator.errors import MissingToolError, SynthesisError
+from narrator.files import RunLock, sweep_dead_runs
 
 ATTEMPTS = 4
 START_TIMEOUT = 30.0
@@ -37,6 +45,7 @@ SILENT_PEAK = 64
 # to judge, since short texts vary too much.
 PACE_TOLERANCE = 1.5
 PACE_MIN_CHARS = 60
+SCRATCH_PREFIX = "narrator-pyttsx3-"
 
 
 def _check_installed() -> None:
@@ -66,8 +75,10 @@ class _Worker:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
+            process_group=0,
         )
         self.buffer = b""
+        self.busy = False
 
     def ask(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """Send a request; return the reply, or None if none came in time."""
@@ -77,6 +88,7 @@ class _Worker:
             self.process.stdin.flush()
         except OSError:
             return None
+        self.busy = True
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout, selectors.EVENT_READ)
@@ -89,13 +101,17 @@ class _Worker:
                     return None
                 self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
+        self.busy = False
         reply: dict[str, Any] = json.loads(line)
         return reply
 
     def stop(self) -> None:
+        """End the child: at end of input when idle; at once when interrupted mid-request."""
         with contextlib.suppress(OSError):
             if self.process.stdin:
                 self.process.stdin.close()
+        if self.busy:
+            self.process.kill()
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -130,9 +146,14 @@ class Engine:
         _check_installed()
         self.rate = settings.rate
         self.sample_rate = 22050
-        self._dir = tempfile.TemporaryDirectory(prefix="narrator-pyttsx3-")
-        self._log = Path(self._dir.name, "worker.log").open("wb")  # noqa: SIM115
         self._worker: _Worker | None = None
+        self._scratch, self._lock = _scratch_folder()
+        try:
+            self._log = (self._scratch / "worker.log").open("wb")
+        except BaseException:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._lock.release()
+            raise
         self._count = 0
         #: Why attempts had to be repeated, and how often, over the engine's life.
         self.retries: dict[str, int] = {}
@@ -188,7 +209,7 @@ class Engine:
             if attempt:
                 self.retries[problem] = self.retries.get(problem, 0) + 1
             self._count += 1
-            path = Path(self._dir.name, f"clip{self._count}.wav")
+            path = self._scratch / f"clip{self._count}.wav"
             timeout = 10.0 + len(text) / 5
             reply = self._ask(
                 {
@@ -242,4 +263,26 @@ class Engine:
             self._worker.stop()
             self._worker = None
         self._log.close()
-        self._dir.cleanup()
+        shutil.rmtree(self._scratch, ignore_errors=True)
+        self._lock.release()
+
+
+def _scratch_folder() -> tuple[Path, RunLock]:
+    """A new scratch folder in the system temp folder, locked for this run.
+
+    Removes the scratch folders of dead runs first.
+    """
+    temp = Path(tempfile.gettempdir())
+    sweep_dead_runs(
+        temp,
+        SCRATCH_PREFIX,
+        lambda tag: shutil.rmtree(temp / f"{SCRATCH_PREFIX}{tag}", ignore_errors=True),
+    )
+    lock = RunLock(temp, SCRATCH_PREFIX)
+    folder = temp / f"{SCRATCH_PREFIX}{lock.tag}"
+    try:
+        folder.mkdir(mode=0o700)
+    except BaseException:
+        lock.release()
+        raise
+    return folder, lock
