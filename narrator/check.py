@@ -9,7 +9,7 @@ from typing import Any
 from narrator.engines import ENGINES
 from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
-from narrator.script import Chapter, Script, read_script
+from narrator.script import Chapter, Script, ScriptSource, as_source
 from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds
 
 
@@ -25,9 +25,9 @@ class Inspection:
     settings: RenderSettings
 
 
-def inspect(script_path: Path, settings: RenderSettings) -> Inspection:
+def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspection:
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
-    script = read_script(script_path, settings.encoding, settings.cleaning)
+    script = as_source(script_path).read(settings.encoding, settings.cleaning)
     paragraphs = plan(script)
     pace = ENGINES[settings.voice.engine].pace
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from narrator.preview import SegmentTable
     from narrator.render import RenderResult, RenderSettings
+    from narrator.script import ScriptSource
 
 app = typer.Typer(
     name="narrator",
@@ -148,7 +149,11 @@ def _main(
 # Options shared by the commands that read a script. None means "not given": the
 # value then comes from narrator.toml, or else from the defaults shown in the help.
 ScriptArgument = Annotated[
-    Path, typer.Argument(help="The script: a UTF-8 (or legacy) text file.", show_default=False)
+    Path,
+    typer.Argument(
+        help="The script: a UTF-8 (or legacy) text file, or - for standard input.",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
     Optional[Path],  # noqa: UP045
@@ -221,6 +226,24 @@ def _settings(options: dict[str, Any]) -> RenderSettings:
     return project_config.settings(project, given)
 
 
+def _source(script: Path, name: str | None) -> ScriptSource:
+    """The script to read: a file, or standard input for '-', with the outputs' stem."""
+    from narrator.errors import SettingError
+    from narrator.script import STDIN, ScriptSource
+
+    if name is not None and (not name.strip() or name != Path(name).name or name[0] == "."):
+        raise SettingError(
+            f"--name {name!r}: give a plain file name without a folder or a leading dot"
+        )
+    if script == STDIN:
+        if sys.stdin.isatty():
+            typer.echo(
+                "narrator: reading the script from the terminal; end it with Ctrl-D", err=True
+            )
+        return ScriptSource.stdin(sys.stdin.buffer.read(), name)
+    return ScriptSource.file(script, name)
+
+
 @app.command()
 def render(
     script: ScriptArgument,
@@ -234,18 +257,30 @@ def render(
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
     config: ConfigOption = None,
+    name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--name",
+            "-n",
+            help="Name the outputs <name>.* instead of after the script.  "
+            "[default: the script's stem, 'stdin' for -]",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
     """Render SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (and .chapters.txt).
 
     Example: narrator render talk.txt --format mp3 --engine espeak --rate 160
+
+    Example: pbpaste | narrator render - --name episode-4
     """
     with _reported():
         from narrator.render import render as run
 
         settings = _settings(locals())
+        source = _source(script, name)
         with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
-            result = run(script, settings, progress)
+            result = run(source, settings, progress)
         if not quiet:
             _summary(result)
 
@@ -276,7 +311,7 @@ def check(
         from narrator.check import as_data, as_text, inspect
 
         settings = _settings(locals())
-        inspection = inspect(script, settings)
+        inspection = inspect(_source(script, None), settings)
         if as_json:
             typer.echo(json.dumps(as_data(inspection), ensure_ascii=False, indent=2))
         else:

@@ -61,6 +61,16 @@ class Respelled:
         return s_end + (offset - w_end)
 
 
+# Pictographs (emoji, dingbats, symbols and their variation selectors) are shown in
+# subtitles but never read out: eSpeak would say "party popper" mid-sentence. Each
+# becomes a space, so positions in the spoken text stay those of the written text.
+_UNSPOKEN = {
+    code: " "
+    for first, last in ((0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F000, 0x1FAFF), (0xFE0E, 0xFE0F))
+    for code in range(first, last + 1)
+}
+
+
 @dataclass(frozen=True)
 class Lexicon:
     """A set of entries, matched on word boundaries, longest first."""
@@ -90,8 +100,9 @@ class Lexicon:
         have phonemes are given as ``[[…]]``; otherwise their ``say`` form is used,
         and an entry with neither for this engine is left as written.
         """
+        written, text = text, text.translate(_UNSPOKEN)
         if self._pattern is None:
-            return Respelled(text, text)
+            return Respelled(written, text)
         ordered = self._ordered
         pieces: list[str] = []
         spans: list[tuple[int, int, int, int]] = []
@@ -113,4 +124,4 @@ class Lexicon:
             length += len(said)
             position = match.end()
         pieces.append(text[position:])
-        return Respelled(text, "".join(pieces), tuple(spans))
+        return Respelled(written, "".join(pieces), tuple(spans))

@@ -19,7 +19,7 @@ from narrator.defaults import (
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError, SynthesisError
 from narrator.lexicon import Lexicon
-from narrator.script import Cleaning, Script, read_script
+from narrator.script import Cleaning, Script, ScriptSource, as_source
 from narrator.segment import CueLimits, PlannedParagraph, plan_paragraph
 from narrator.stitch import FORMATS
 
@@ -174,9 +174,9 @@ def silences(
 
 
 def render(
-    script_path: Path, settings: RenderSettings, progress: Progress | None = None
+    script_path: Path | ScriptSource, settings: RenderSettings, progress: Progress | None = None
 ) -> RenderResult:
-    """Render ``script_path`` into ``settings.out_dir``; return what was written.
+    """Render a script (a file, or a ScriptSource) into ``settings.out_dir``; return the result.
 
     Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.vtt``, ``<stem>.html``,
     ``<stem>.json`` and, when the script has headings, ``<stem>.chapters.txt``,
@@ -193,12 +193,13 @@ def render(
     from narrator.subtitles import compose_srt, compose_vtt
     from narrator.synth import SentenceSpeaker
 
-    script = read_script(script_path, settings.encoding, settings.cleaning)
+    source = as_source(script_path)
+    script = source.read(settings.encoding, settings.cleaning)
     planned = plan(script)
     gaps, trailing = silences(planned, settings.sentence_pause_ms, settings.paragraph_pause_ms)
     if settings.audio_format != "wav":
         ffmpeg()
-    stem = script_path.stem
+    stem = source.stem
     folder = settings.out_dir
     with Staging(folder) as staging:
         staging.check(

@@ -387,6 +387,17 @@ DROP_RULES: tuple[Rule, ...] = (
         r"(?:[-*_]\s*){3,}|={3,}|#{1,6}(?:\s+#*)?",
     ),
     Rule(
+        "no-words",
+        "a line with no letter or digit to say: emoji, symbols, decoration ('🎬✨', '* * *')",
+        re.compile(r"[\W_]*"),
+    ),
+    Rule(
+        "blob",
+        "a line that is one unbroken run of 80 or more characters: encoded data, a hash, "
+        "a pasted token; no word is that long",
+        re.compile(r"\S{80,}"),
+    ),
+    Rule(
         "other-speaker",
         "in a script whose narration is labelled ('NARRATOR:', 'VO:'), a line labelled for "
         "someone else ('JOHN:', 'SOT:', 'INTERVIEWEE (…):') and the lines that continue it",

@@ -140,6 +140,14 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
         except UnicodeDecodeError:
             raise ScriptError(f"{source}: broken UTF-16 text; re-save it as UTF-8") from None
     if b"\x00" in data:
+        if data.count(0) <= max(2, _STRAY_NULS * len(data)):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if sum(c.isalpha() for c in text) >= _STRAY_NUL_LETTERS * len(text):
+                    return text, "utf-8"  # the NULs go with the other control characters
         return _decode_utf16_without_mark(data, source)
     try:
         return data.decode("utf-8"), "utf-8"
@@ -152,6 +160,9 @@ def decode(data: bytes, source: str, encoding: str | None = None) -> tuple[str, 
 # a pattern: the high byte of every ASCII character, so on odd offsets for little-endian
 # and even ones for big-endian. Text in another script has fewer NULs (its spaces,
 # digits and punctuation) but still all on one side; a binary file has them on both.
+# A UTF-8 text with a stray NUL or two (a bad paste, a buggy exporter) is still text.
+_STRAY_NULS = 0.01  # of the bytes
+_STRAY_NUL_LETTERS = 0.5  # of its characters are letters, as in prose
 _UTF16_MIN_NULS = 0.1  # of the code units, so a file in Greek or Cyrillic still counts
 _UTF16_ONE_SIDE = 0.95  # of the NULs on the high-byte side
 _UTF16_MOST_TEXT = 0.95  # of the decoded characters are letters, digits, marks, punctuation
@@ -511,6 +522,45 @@ class Cleaning:
     rules: tuple[Rule, ...] = DROP_RULES
     edits: tuple[Edit, ...] = EDITS
     speak_headings: bool = False
+
+
+#: The script argument that means "read standard input".
+STDIN = Path("-")
+STDIN_SOURCE = "<stdin>"
+
+
+@dataclass(frozen=True)
+class ScriptSource:
+    """Where a script comes from: a file, or bytes read from standard input.
+
+    ``stem`` names the outputs: the file's stem, 'stdin', or what --name gave.
+    """
+
+    path: Path | None
+    stem: str
+    data: bytes | None = None
+
+    @classmethod
+    def file(cls, path: Path, stem: str | None = None) -> ScriptSource:
+        """A script file; its outputs are named after it unless ``stem`` is given."""
+        return cls(path, stem or path.stem)
+
+    @classmethod
+    def stdin(cls, data: bytes, stem: str | None = None) -> ScriptSource:
+        """A script read from standard input; outputs are named 'stdin' by default."""
+        return cls(None, stem or "stdin", data)
+
+    def read(self, encoding: str | None = None, cleaning: Cleaning = Cleaning()) -> Script:
+        """Decode and clean the script; raises ScriptError like read_script."""
+        if self.data is not None:
+            return read_script_bytes(self.data, STDIN_SOURCE, encoding, cleaning)
+        assert self.path is not None
+        return read_script(self.path, encoding, cleaning)
+
+
+def as_source(script: Path | ScriptSource) -> ScriptSource:
+    """A source for a script given as a path or already as a source."""
+    return script if isinstance(script, ScriptSource) else ScriptSource.file(script)
 
 
 def read_script(path: Path, encoding: str | None = None, cleaning: Cleaning = Cleaning()) -> Script:

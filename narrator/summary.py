@@ -48,6 +48,10 @@ def summary_lines(result: RenderResult) -> list[str]:
     lines = [
         f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows
     ]
+    lines += [
+        f"removed    {path}  (an earlier render's, not written this time)"
+        for path in result.removed
+    ]
     dropped = len(result.script.dropped)
     if dropped:
         lines.append(

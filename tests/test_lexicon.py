@@ -100,3 +100,31 @@ def test_espeak_phonemes_are_spoken(tools: None, tmp_path: Path) -> None:
     assert said.duration > plain.duration + 0.3
     assert "Zog" in said.subtitles.read_text()
     assert "[[" not in said.manifest.read_text()
+
+
+def test_pictographs_are_shown_but_never_said() -> None:
+    for lexicon in (Lexicon(), LEXICON):
+        respelled = lexicon.respell("Deir ✨ fell 🎉\ufe0f today ★.")
+        assert "✨" not in respelled.spoken and "🎉" not in respelled.spoken
+        assert "★" not in respelled.spoken and "\ufe0f" not in respelled.spoken
+        assert respelled.written == "Deir ✨ fell 🎉\ufe0f today ★."
+    # Not symbols a narrator reads: degrees, copyright, currency.
+    assert Lexicon().respell("40° © £5").spoken == "40° © £5"
+
+
+@pytest.mark.parametrize("engine", ["espeak", "pyttsx3"])
+def test_an_emoji_adds_nothing_to_the_audio_and_stays_in_the_subtitles(
+    tools: None, tmp_path: Path, engine: str
+) -> None:
+    lengths = []
+    for text in ("The harbour reopened today.", "The harbour 🎉 reopened today ✨."):
+        script = tmp_path / "news.txt"
+        script.write_text(text + "\n", encoding="utf-8")
+        result = render(
+            script, RenderSettings(out_dir=tmp_path / str(len(lengths)),
+                                   voice=VoiceSettings(engine=engine))
+        )
+        lengths.append(result.duration)
+    # "party popper" and "sparkles" would add about a second and a half.
+    assert lengths[1] == pytest.approx(lengths[0], abs=0.15)
+    assert "🎉" in result.subtitles.read_text(encoding="utf-8")

@@ -210,6 +210,12 @@ NOISE: dict[str, list[str]] = {
         "CUT TO:",
     ],
     "markdown-rule": ["---", "***", "___", "- - -", "* * *", "#"],
+    "no-words": ["🎬🎥✨ 🙂", "♪ ♪ ♪", "→ → →", "~~ ❦ ~~", "¶", "👏👏👏"],
+    "blob": [
+        "A" * 100_000,
+        "aGVsbG8gd29ybGQsIHRoaXMgaXMgYSBsb25nIGJhc2U2NCBzdHJpbmcgdGhhdCBzb21lb25lIHBhc3RlZA==",
+        "d41d8cd98f00b204e9800998ecf8427ed41d8cd98f00b204e9800998ecf8427ed41d8cd98f00b204e98009",
+    ],
 }
 
 LOOK_ALIKES: dict[str, list[str]] = {
@@ -299,6 +305,12 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "-- the end --",
         "The score was 3 - 2 at half time.",
         "2 * 3 * 4 = 24",
+    ],
+    "no-words": ["1914", "🎬 Action.", "A ✨", "42 ♪"],
+    "blob": [
+        "Donaudampfschifffahrtsgesellschaftskapitänswitwe was the word they laughed at.",
+        "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch",
+        "The password was " + "x" * 30 + ", or so he claimed.",
     ],
 }
 

@@ -10,7 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from narrator.errors import NarratorError, ScriptError
-from narrator.script import DroppedLine, Paragraph, Script, clean, decode, read_script
+from narrator.script import (
+    DroppedLine,
+    Paragraph,
+    Script,
+    clean,
+    decode,
+    read_script,
+    read_script_bytes,
+)
 
 CAPTION = "date 2017-07-26 click to enlarge"
 WATERMARK = "THIS NARRATION SCRIPT IS THE INTELLECTUAL PROPERTY OF SOME STUDIO"
@@ -123,7 +131,7 @@ def test_read_cp1252_script_end_to_end(tmp_path: Path) -> None:
     "data",
     [
         b"\x00\x01\x02\x03PNG\x00\x00IHDR\x00\x00",
-        b"Looks like text\x00but is not\n",
+        b"Looks\x00\x00like\x00\x00text\x00\x00but\x00is\x00not\n",
         bytes(range(256)),
     ],
 )
@@ -438,3 +446,10 @@ def test_cleaning_never_loses_text_silently(lines: list[str], newline: str) -> N
     assert list(script.paragraphs) == expected
     assert len(script.dropped) == len(dropped)
     assert [d.line for d in script.dropped] == sorted(dropped)
+
+
+def test_prose_with_a_stray_nul_is_text_and_loses_the_nul() -> None:
+    """A bad paste can leave a NUL in a UTF-8 script: it is a control character, not binary."""
+    data = b"The ferry left at nine.\x00 It came back at noon.\n"
+    script = read_script_bytes(data, "talk.txt")
+    assert [p.text for p in script.paragraphs] == ["The ferry left at nine. It came back at noon."]
