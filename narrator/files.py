@@ -17,7 +17,7 @@ import re
 import secrets
 import stat
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -110,6 +110,17 @@ def read_only(path: Path) -> bool:
     return stat.S_ISREG(mode) and (not mode & stat.S_IWUSR or not os.access(path, os.W_OK))
 
 
+@contextlib.contextmanager
+def _folder_locked(folder: Path) -> Iterator[None]:
+    """Hold an ``flock`` on the folder itself: two runs never rename into it at once."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing drops the lock
+
+
 class Staging:
     """Collects outputs under hidden temporary names in their final folder.
 
@@ -198,15 +209,16 @@ class Staging:
     def commit(self, retire: Iterable[Path] = ()) -> tuple[Path, ...]:
         """Rename every staged file into place, then delete the ``retire`` files.
 
-        Signals wait until this is done, so the folder never holds half of one
-        render and half of another. Returns the retired files actually deleted
+        Signals wait until this is done, and so does another run committing into
+        the same folder, so the folder never holds half of one render and half of
+        another. Returns the retired files actually deleted
         (a file that cannot be deleted is left, unreported). Raises OutputError,
         before anything is renamed, when a final name is taken by a folder or a
         read-only file; a rename that fails anyway is reported the same way.
         """
         self.check(final.name for _, final in self._staged if final != Path())
         removed = []
-        with signals.held():
+        with signals.held(), _folder_locked(self.folder):
             try:
                 for temporary, final in self._staged:
                     if final != Path():

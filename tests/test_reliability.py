@@ -314,3 +314,39 @@ def test_a_signal_mid_render_is_one_line_and_leaves_nothing(
     assert_one_line_error(err.decode(), "narrator: error: ")
     assert sorted(p.name for p in out.iterdir()) == ["talk.srt"]
     assert (out / "talk.srt").read_text(encoding="utf-8") == EARLIER
+
+
+def test_a_render_waits_for_another_runs_commit_into_the_same_folder(
+    tools: None, tmp_path: Path
+) -> None:
+    """Renames into a folder are serialised by a lock on the folder itself, so two
+    renders of one script can never leave a mix of both."""
+    import fcntl
+
+    script = tmp_path / "talk.txt"
+    script.write_text(NARRATION, encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as another run's commit would
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "narrator", "render", str(script), "-o", str(out),
+         "--engine", "espeak", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.glob(".talk.json.*.part")) and time.monotonic() < deadline:
+            assert run.poll() is None, run.communicate()
+            time.sleep(0.02)
+        time.sleep(0.3)  # time to rename, if it did not wait
+        assert run.poll() is None
+        assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == []
+    finally:
+        os.close(held)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err.decode()
+    assert {p.name for p in out.iterdir()} == {
+        f"talk.{ext}" for ext in ("wav", "srt", "vtt", "html", "json")
+    }
