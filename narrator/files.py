@@ -28,6 +28,18 @@ LOCK_PREFIX = ".narrator-"
 # .<final name>.narrator-<pid>-<hex>[-<n>].part (committed) or .tmp (scratch)
 _STAGED = re.compile(r"^\..+\.narrator-(?P<tag>\d+-[0-9a-f]+)(?:-\d+)?\.(?:part|tmp)$")
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+# Some network and FUSE file systems have no flock: a run there goes on unlocked
+# (its litter, if it crashes, is then never taken for a dead run's and stays).
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
+def _flock(handle: int, operation: int) -> None:
+    """``flock``, except where the file system has none: then nothing."""
+    try:
+        fcntl.flock(handle, operation)
+    except OSError as exc:
+        if exc.errno not in _NO_LOCKS or operation & fcntl.LOCK_NB:
+            raise
 
 
 def disk_full(folder: Path, quota: bool = False) -> DiskFullError:
@@ -59,7 +71,7 @@ class RunLock:
                 prefix=f"{prefix}{self.tag}.", suffix=".new", dir=folder
             )
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                _flock(handle, fcntl.LOCK_EX)
                 self.path = folder / f"{prefix}{self.tag}.lock"
                 Path(name).replace(self.path)
             except BaseException:
@@ -115,7 +127,7 @@ def _folder_locked(folder: Path) -> Iterator[None]:
     """Hold an ``flock`` on the folder itself: two runs never rename into it at once."""
     handle = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        _flock(handle, fcntl.LOCK_EX)
         yield
     finally:
         os.close(handle)  # closing drops the lock
@@ -163,13 +175,19 @@ class Staging:
                 with contextlib.suppress(FileNotFoundError):
                     child.unlink()
 
-    def check(self, final_names: Iterable[str]) -> None:
+    def check(self, final_names: Iterable[str], keep: Path | None = None) -> None:
         """Raise OutputError now if an output this run may write cannot be replaced.
 
-        A folder in the way, or a read-only file, stops the run before any work.
+        A folder in the way, a read-only file, or ``keep`` (the script being read,
+        which `render talk.srt -o .` would otherwise overwrite) stops the run
+        before any work.
         """
         for name in final_names:
             final = self.folder / name
+            if keep is not None and final.exists() and final.samefile(keep):
+                raise OutputError(
+                    f"{final} is the script itself: choose another --out-dir or --name"
+                )
             if final.is_dir():
                 raise OutputError(f"{final} is a folder: move it away to write this output")
             if read_only(final):
@@ -206,19 +224,22 @@ class Staging:
         temporary.write_text(text, encoding="utf-8")
         return temporary
 
-    def commit(self, retire: Iterable[Path] = ()) -> tuple[Path, ...]:
-        """Rename every staged file into place, then delete the ``retire`` files.
+    def commit(self, retire: Callable[[], Iterable[Path]] = tuple) -> tuple[Path, ...]:
+        """Rename every staged file into place, then delete the files ``retire()`` named.
 
-        Signals wait until this is done, and so does another run committing into
-        the same folder, so the folder never holds half of one render and half of
-        another. Returns the retired files actually deleted
-        (a file that cannot be deleted is left, unreported). Raises OutputError,
+        ``retire`` is asked under the folder's lock, before the renames, so it
+        sees the folder as the last committed run left it. Signals wait until
+        this is done, and so does another run committing into the same folder,
+        so the folder never holds half of one render and half of another.
+        Returns the retired files actually deleted (a file that cannot be
+        deleted is left, unreported). Raises OutputError,
         before anything is renamed, when a final name is taken by a folder or a
         read-only file; a rename that fails anyway is reported the same way.
         """
         self.check(final.name for _, final in self._staged if final != Path())
         removed = []
         with signals.held(), _folder_locked(self.folder):
+            superseded = list(retire())
             try:
                 for temporary, final in self._staged:
                     if final != Path():
@@ -227,7 +248,7 @@ class Staging:
                 raise full_disk_error(exc, self.folder) or OutputError(
                     f"{exc.filename}: cannot write: {exc.strerror}"
                 ) from None
-            for old in retire:
+            for old in superseded:
                 with contextlib.suppress(OSError):
                     old.unlink()
                     removed.append(old)

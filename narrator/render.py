@@ -202,10 +202,11 @@ def render(
     stem = source.stem
     folder = settings.out_dir
     with Staging(folder) as staging:
-        staging.check(
+        outputs = [
             f"{stem}.{extension}"
             for extension in (settings.audio_format, *_TEXT_OUTPUTS, "chapters.txt")
-        )
+        ]
+        staging.check(outputs, keep=source.path)
         engine = open_engine(settings.voice)
         try:
             rate = engine.sample_rate
@@ -268,7 +269,8 @@ def render(
             writing = {result.audio.name, *(f"{stem}.{e}" for e in _TEXT_OUTPUTS)}
             if result.chapter_list is not None:
                 writing.add(result.chapter_list.name)
-            removed = staging.commit(retire=_superseded(folder, stem, writing))
+            # Decided under the folder's lock: another render may commit just before.
+            removed = staging.commit(retire=lambda: _superseded(folder, stem, writing))
             return dataclasses.replace(result, removed=removed)
         finally:
             engine.close()
@@ -280,8 +282,10 @@ _TEXT_OUTPUTS = ("srt", "vtt", "html", "json")
 def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]:
     """Outputs the earlier render's manifest lists that this render will not write.
 
-    Only files unchanged since that render qualify: not modified after its
-    manifest was written, and not read-only. A name that is not ``<stem>.<ext>``
+    Only files unchanged since that render qualify: not modified, nor put in
+    place, after its manifest was (the change time tells: ``mv``, ``cp -p`` and
+    unzip keep an old modification time but not an old change time), and not
+    read-only. A name that is not ``<stem>.<ext>``
     in ``folder`` is ignored, whatever the manifest says.
     """
     from narrator.files import read_only
@@ -289,7 +293,7 @@ def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]
     manifest = folder / f"{stem}.json"
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
-        written = manifest.stat().st_mtime_ns
+        status = manifest.stat()
         if not str(data["generator"]).startswith("narrator "):
             return []
         names = [
@@ -309,7 +313,10 @@ def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]
         if not name.startswith(f"{stem}.") or read_only(path):
             continue
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_mtime_ns > written:
+            if path.is_symlink() or not path.is_file():
+                continue
+            own = path.stat()
+            if own.st_ctime_ns > status.st_ctime_ns or own.st_mtime_ns > status.st_mtime_ns:
                 continue
         except OSError:
             continue

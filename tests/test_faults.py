@@ -180,9 +180,9 @@ def test_a_signal_mid_synthesis_stops_cleanly(
     code, err = run.finish()
     assert code == 128 + signum
     if signum == signal.SIGINT:
-        _assert_one_line(err, "interrupted", "nothing was written")
+        _assert_one_line(err, "interrupted", "no half-written file was left")
     else:
-        _assert_one_line(err, f"stopped by {signum.name}", "nothing was written")
+        _assert_one_line(err, f"stopped by {signum.name}", "no half-written file was left")
     assert run.children() == []
     assert sorted(p.name for p in out.iterdir()) == ["talk.srt"]
     assert (out / "talk.srt").read_text(encoding="utf-8") == EARLIER
@@ -465,6 +465,22 @@ def test_an_earlier_output_changed_since_or_read_only_is_kept(tools: None, tmp_p
     assert mp3.exists()
 
 
+def test_a_users_file_moved_in_with_an_old_date_is_kept(tools: None, tmp_path: Path) -> None:
+    """mv, cp -p, rsync -t and unzip keep an old modification time: the change time
+    still tells that the file arrived after the render that recorded its name."""
+    out = tmp_path / "out"
+    script = _script(tmp_path, HEADINGS)
+    render(script, _settings(out, "mp3"))
+    mine = tmp_path / "mine.mp3"
+    mine.write_bytes(b"the user's own recording" * 100)
+    os.utime(mine, ns=(0, 0))  # dated 1970, as an archive might restore it
+    mine.replace(out / "talk.mp3")
+    script.write_text("The fog came in.\n", encoding="utf-8")
+    second = render(script, _settings(out, "wav"))
+    assert (out / "talk.mp3").read_bytes() == b"the user's own recording" * 100
+    assert out / "talk.mp3" not in second.removed
+
+
 def test_a_manifest_cannot_point_a_removal_outside_its_outputs(tools: None, tmp_path: Path) -> None:
     out = tmp_path / "out"
     script = _script(tmp_path, "The fog came in.\n")
@@ -541,3 +557,42 @@ def test_an_output_folder_that_is_a_file_is_one_line(tools: None, tmp_path: Path
 def test_the_new_exit_codes_are_documented_values() -> None:
     assert (ExitCode.DISK_FULL, ExitCode.HANGUP, ExitCode.TERMINATED) == (8, 129, 143)
     assert ExitCode.INTERRUPTED == 130 and ExitCode.OUTPUT == 7
+
+
+def test_a_full_temp_folder_under_pyttsx3_is_disk_full_at_once(tools: None, tmp_path: Path) -> None:
+    """The pyttsx3 driver writes each clip into the system temp folder: when that is
+    full, the render stops with exit 8 naming it, instead of retrying a silent driver."""
+    unshare = require_program("unshare")
+    mount_point, out = tmp_path / "tmp", tmp_path / "out"
+    mount_point.mkdir()
+    script = _script(tmp_path, "The fog came in over the harbour wall before dawn.\n")
+    shell = (
+        'mount -t tmpfs -o size=64k tmpfs "$1" || exit 99\n'
+        'TMPDIR="$1" "$2" -m narrator render "$3" -o "$4" -q\n'
+    )
+    result = subprocess.run(
+        [unshare, "--user", "--map-root-user", "--mount", "sh", "-c", shell, "sh",
+         str(mount_point), sys.executable, str(script), str(out)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )
+    assert result.returncode != 99, f"cannot mount a tmpfs with unshare: {result.stderr}"
+    assert result.returncode == ExitCode.DISK_FULL, result.stderr
+    _assert_one_line(result.stderr, str(mount_point), "no space left on device", "TMPDIR")
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_file_system_without_locks_still_renders(
+    tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some network and FUSE mounts answer flock with ENOLCK: render anyway, unlocked."""
+    import errno
+    import fcntl
+
+    def no_locks(handle: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    out = tmp_path / "out"
+    result = render(_script(tmp_path, "The fog came in.\n"), _settings(out, "wav"))
+    assert result.audio.is_file()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []

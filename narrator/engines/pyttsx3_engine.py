@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from narrator.engines import Clip, Voice, VoiceSettings, check_voice
-from narrator.errors import MissingToolError, SynthesisError
+from narrator.errors import DiskFullError, MissingToolError, SynthesisError
 from narrator.files import RunLock, sweep_dead_runs
 
 ATTEMPTS = 4
@@ -45,6 +45,10 @@ SILENT_PEAK = 64
 # to judge, since short texts vary too much.
 PACE_TOLERANCE = 1.5
 PACE_MIN_CHARS = 60
+# A clip's WAV is about 22050 Hz x 2 bytes x 0.1 s per character at slow rates;
+# twice that, and a margin for the log, is what the scratch folder must have free.
+BYTES_PER_CHAR = 2 * 22050 * 2 // 10
+SCRATCH_MARGIN = 256 * 1024
 SCRATCH_PREFIX = "narrator-pyttsx3-"
 
 
@@ -209,6 +213,7 @@ class Engine:
             if attempt:
                 self.retries[problem] = self.retries.get(problem, 0) + 1
             self._count += 1
+            self._require_space(text)
             path = self._scratch / f"clip{self._count}.wav"
             timeout = 10.0 + len(text) / 5
             reply = self._ask(
@@ -256,6 +261,24 @@ class Engine:
         raise SynthesisError(
             f"pyttsx3 failed {ATTEMPTS} times ({problem}) on: {text[:60]!r}; try --engine espeak"
         )
+
+    def _require_space(self, text: str) -> None:
+        """Raise DiskFullError when the scratch folder cannot hold this clip.
+
+        The driver writes the WAV inside a C callback, where a failed write is
+        printed and dropped: without this check a full temp folder looks like a
+        driver that never answers, and every attempt waits out its timeout.
+        """
+        needed = SCRATCH_MARGIN + len(text) * BYTES_PER_CHAR
+        try:
+            free = shutil.disk_usage(self._scratch).free
+        except OSError:
+            return
+        if free < needed:
+            raise DiskFullError(
+                f"{self._scratch.parent}: no space left on device for pyttsx3's scratch "
+                "files; free some space there or point TMPDIR at another folder"
+            )
 
     def close(self) -> None:
         """Stop the child process and remove temporary files."""
