@@ -11,6 +11,7 @@ from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import Chapter, Script, ScriptSource, as_source
 from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds
+from narrator.summary import plural
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,9 @@ def as_text(inspection: Inspection) -> str:
     sentences = sum(len(p.sentences) for p in inspection.paragraphs)
     cue_count = sum(len(c) for p in inspection.cues for c in p)
     out = [
-        f"{script.source}: {len(inspection.paragraphs)} paragraphs, {sentences} sentences, "
-        f"{cue_count} cues, about {clock(inspection.estimated_seconds)} "
+        f"{script.source}: {plural(len(inspection.paragraphs), 'paragraph')}, "
+        f"{plural(sentences, 'sentence')}, {plural(cue_count, 'cue')}, "
+        f"about {clock(inspection.estimated_seconds)} "
         f"(estimated at {inspection.settings.voice.rate} wpm)",
     ]
     chapters: dict[int, list[Chapter]] = {}

@@ -80,8 +80,8 @@ def _stopped(exc: KeyboardInterrupt) -> typer.Exit:
     global _signalled
     _signalled = None
     if isinstance(exc, Stopped):
-        return _fail(f"stopped by {exc.name}; nothing was written", exc.exit_code)
-    return _fail("interrupted; nothing was written", ExitCode.INTERRUPTED)
+        return _fail(f"stopped by {exc.name}; no half-written file was left", exc.exit_code)
+    return _fail("interrupted; no half-written file was left", ExitCode.INTERRUPTED)
 
 
 def _on_signal(number: int, frame: FrameType | None) -> None:
@@ -354,13 +354,14 @@ def preview(
         )
 
         settings = _settings(locals())
-        planned = plan_segments(script, settings)
+        source = _source(script, None)
+        planned = plan_segments(source, settings)
         if segment is None:
-            _print_segments(segment_table(planned, settings.out_dir / f"{script.stem}.json"))
+            _print_segments(segment_table(planned, settings.out_dir / f"{source.stem}.json"))
             return
         chosen = parse_selection(segment, len(planned.sentences), str(script))
         label = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
-        target = settings.out_dir / f"{script.stem}.seg{label}.wav"
+        target = settings.out_dir / f"{source.stem}.seg{label}.wav"
         duration = speak_segments(planned, chosen, target)
         if play(target):
             typer.echo(f"played {target} ({duration:.1f} s)")

@@ -15,7 +15,7 @@ from typing import Any
 from narrator.engines import ENGINES, resolve_voice
 from narrator.errors import SettingError
 from narrator.render import RenderSettings, plan, silences
-from narrator.script import read_script
+from narrator.script import ScriptSource, as_source
 from narrator.segment import PlannedSentence
 
 
@@ -47,9 +47,10 @@ class Planned:
     sentences: tuple[tuple[PlannedSentence, int], ...]
 
 
-def plan_segments(script_path: Path, settings: RenderSettings) -> Planned:
+def plan_segments(script_path: Path | ScriptSource, settings: RenderSettings) -> Planned:
     """Read, clean and split the script once; raises ScriptError like render."""
-    paragraphs = plan(read_script(script_path, settings.encoding, settings.cleaning))
+    source = as_source(script_path)
+    paragraphs = plan(source.read(settings.encoding, settings.cleaning))
     gaps, _ = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
     sentences = tuple(
         (sentence, gap)

@@ -393,9 +393,10 @@ DROP_RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "blob",
-        "a line that is one unbroken run of 80 or more characters: encoded data, a hash, "
-        "a pasted token; no word is that long",
-        re.compile(r"\S{80,}"),
+        "a line that is one unbroken run of 80 or more ASCII characters: encoded data, a "
+        "hash, a pasted token; no word is that long (Chinese or Thai, written without "
+        "spaces, is not ASCII)",
+        re.compile(r"[!-~]{80,}"),
     ),
     Rule(
         "other-speaker",
@@ -440,16 +441,24 @@ _NOT_SPEAKERS = (
     r"|DISSOLVE TO|NOTE|NB|N\.B\.|PS|P\.S\.|TODO|FIXME|WARNING|UPDATE|BREAKING"
     r"|EDITOR'?’?S NOTE)"
 )
-_LABEL = re.compile(
-    rf"^\s*(?:(?i:{_ROLES})|(?!{_NOT_SPEAKERS}(?!\w))"
-    # A name in capitals has at least three characters ('ABU OMAR', 'DR. AHMED'), so
-    # 'US:' and 'UN:' stay; and the words after it do not start in lower case, so
-    # 'ISIS: the name alone spread fear' is a sentence, not a line of dialogue.
-    r"[A-Z][A-Z.'’-]{2,}(?:\s+[A-Z][A-Z.'’-]+){0,2}(?=\s*(?:\([^()]*\))?\s*:(?!\s*[a-z]|//)))"
-    # Whatever the parenthesis says ('(V.O.)', '(Dr. Jane Roe, historian)'), it is part
-    # of the label and never spoken.
-    r"(?:\s*\([^()]{1,80}\))?\s*:\s*"
-)
+
+def _label(after: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^\s*(?:(?i:{_ROLES})|(?!{_NOT_SPEAKERS}(?!\w))"
+        # A name in capitals has at least three characters ('ABU OMAR', 'DR. AHMED'),
+        # so 'US:' and 'UN:' stay.
+        rf"[A-Z][A-Z.'’-]{{2,}}(?:\s+[A-Z][A-Z.'’-]+){{0,2}}(?=\s*(?:\([^()]*\))?\s*:{after}))"
+        # Whatever the parenthesis says ('(V.O.)', '(Dr. Jane Roe, historian)'), it is
+        # part of the label and never spoken.
+        r"(?:\s*\([^()]{1,80}\))?\s*:\s*"
+    )
+
+
+# In prose, the words after a label do not start in lower case: 'ISIS: the name
+# alone spread fear' is a sentence, not a line of dialogue. In a script whose
+# narration is labelled, 'SOT: crowd noise' is a label all the same.
+_LABEL = _label(r"(?!\s*[a-z]|//)")
+_LABEL_IN_LABELLED = _label(r"(?!//)")
 # The labels under which the narrator speaks; any other label is someone else's.
 _NARRATION = re.compile(
     r"\s*(?:narrator|vo|v\.o\.|voice[- ]?over|host|presenter|announcer|anchor)(?!\w)",
@@ -457,13 +466,22 @@ _NARRATION = re.compile(
 )
 
 
-def speaker(line: str) -> Literal["narrator", "other"] | None:
-    """Whose words a line is labelled as ('NARRATOR:', '> **JOHN:**'), or None without a label."""
+def speaker(line: str, labelled: bool = False) -> Literal["narrator", "other"] | None:
+    """Whose words a line is labelled as ('NARRATOR:', '> **JOHN:**'), or None without a label.
+
+    ``labelled``: the script labels its narration, so a label followed by a word
+    in lower case ('SOT: crowd noise') is still a label.
+    """
     line = _strip_inline_markdown(_BULLET.sub("", _QUOTE.sub("", line)))
-    label = _LABEL.match(line)
+    label = (_LABEL_IN_LABELLED if labelled else _LABEL).match(line)
     if label is None:
         return None
     return "narrator" if _NARRATION.match(label.group(0)) else "other"
+
+
+def unlabel(line: str) -> str:
+    """The line without its speaker label, in a script whose narration is labelled."""
+    return _LABEL_IN_LABELLED.sub("", line, count=1)
 
 
 def _other_speaker(line: str) -> bool:

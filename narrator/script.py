@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from narrator.errors import ScriptError
-from narrator.rules import DROP_RULES, EDITS, Edit, Rule, Scope, heading, speaker
+from narrator.rules import DROP_RULES, EDITS, Edit, Rule, Scope, heading, speaker, unlabel
 
 
 @dataclass(frozen=True)
@@ -391,6 +391,7 @@ def clean(
     uncommented = _strip_comments(visible, source)
     lines = [normalize_line(line) for line, _ in uncommented]
     labelled = turn_rule is not None and any(speaker(line) == "narrator" for line in lines)
+    unlabelling = any(edit.name == "speaker-label" for edit in line_edits)
     title_at = _title_line(lines)
     in_turn = False  # inside another speaker's turn
     for index, line in enumerate(lines):
@@ -441,9 +442,19 @@ def clean(
                 dropped.append(DroppedLine(number, original, notes[-1]))
                 builder.add(number, "", pauses)
                 continue
-        who = speaker(line) if labelled else None
+        # A label before a lower-case word ('SOT: crowd noise') counts where a new turn
+        # may begin: at a paragraph's start or inside another speaker's turn; within
+        # the narrator's own paragraph 'ISIS: the name…' stays narration.
+        turn_may_begin = not builder.parts or in_turn
+        who = speaker(line, labelled=turn_may_begin) if labelled else None
         if who is not None:
             in_turn = who == "other"
+        if who == "narrator" and unlabelling and "speaker-label" not in applied:
+            # 'VO: and so it began': a label in lower-case company, known as one only
+            # because the script labels its narration.
+            stripped = unlabel(spoken)
+            if stripped != spoken:
+                spoken, applied = stripped, (*applied, "speaker-label")
         rule = next((r for r in line_rules if r.matches(spoken)), None) if spoken else None
         if rule is not None and _hard_wrapped(lines, index, bool(builder.parts), noise):
             rule = None

@@ -311,6 +311,10 @@ LOOK_ALIKES: dict[str, list[str]] = {
         "Donaudampfschifffahrtsgesellschaftskapitänswitwe was the word they laughed at.",
         "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch",
         "The password was " + "x" * 30 + ", or so he claimed.",
+        # Written without spaces, and longer than 80 characters: narration all the same.
+        "这是一个关于围城的长句子，讲述了守军如何在没有补给的情况下坚持了整整三年，直到最后一批援军终于穿过沙漠抵达城下，"
+        "城中的百姓走上街头迎接他们，许多人流下了眼泪。",
+        "กองทัพเดินทางข้ามทะเลทรายเป็นเวลาสามวันโดยไม่มีน้ำและอาหารจนกระทั่งมาถึงแม่น้ำในตอนเช้าของวันที่สี่",
     ],
 }
 

@@ -428,3 +428,15 @@ def test_read_script_bytes_cleans_like_read_script(tmp_path: Path) -> None:
     assert texts(from_bytes) == ["It began in “May”."]
     with pytest.raises(ScriptError, match=r"^-: nothing to say"):
         read_script_bytes(b"\n\n", "-")
+
+
+def test_in_a_labelled_script_a_label_before_a_lower_case_word_is_still_a_label() -> None:
+    script = clean(
+        "NARRATOR: The war began.\n\nSOT: crowd noise\n\nVO: and so it ended.\n", "l.txt"
+    )
+    assert texts(script) == ["The war began.", "and so it ended."]
+    assert script.dropped == (DroppedLine(3, "SOT: crowd noise", "other-speaker"),)
+    # In prose the same shape stays a sentence.
+    assert texts(clean("ISIS: the name alone spread fear.\n", "p.txt")) == [
+        "ISIS: the name alone spread fear."
+    ]
