@@ -81,7 +81,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
         ],
         **cleaning_report(result.script),
         "lexicon": [
-            {"word": e.written, "say": e.say, "phonemes": e.phonemes}
+            {"word": e.written, "say": e.say, "phonemes": e.phonemes, "ipa": e.ipa}
             for e in settings.lexicon.entries
         ],
     }

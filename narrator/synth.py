@@ -117,7 +117,7 @@ class SentenceSpeaker:
         self.conform = conform
 
     def _respell(self, text: str) -> Respelled:
-        return self.lexicon.respell(text, phonemes=self.engine.phonemes)
+        return self.lexicon.respell(text, self.engine.phonemes)
 
     def _clip(self, text: str) -> Clip:
         clip = self.engine.synthesize(text)
