@@ -65,6 +65,8 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
                         "segment": next(segments),
                         **span(sentence.start, sentence.end),
                         "text": sentence.text,
+                        # Exactly what the engine was given; pieces joined by a space.
+                        "spoken": sentence.spoken,
                         "cues": [
                             {"index": cue.index, **span(cue.start, cue.end), "text": cue.text}
                             for cue in sentence.cues

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -114,7 +115,10 @@ def test_espeak_phonemes_are_spoken(tools: None, tmp_path: Path) -> None:
     )
     assert said.duration > plain.duration + 0.3
     assert "Zog" in said.subtitles.read_text()
-    assert "[[" not in said.manifest.read_text()
+    sentence = json.loads(said.manifest.read_text())["paragraphs"][0]["sentences"][0]
+    # The written words everywhere; the phonemes only where the manifest says what was spoken.
+    assert "[[" not in sentence["text"] + "".join(c["text"] for c in sentence["cues"])
+    assert sentence["spoken"] == "We met Mister [[z'o@g@l@m'aIn@st@r]] at noon."
 
 
 def test_pictographs_are_shown_but_never_said() -> None:
