@@ -79,7 +79,7 @@ def _counts_something(text: str, end: int) -> bool:
 
 
 def _year_like(written: str) -> bool:
-    return len(written) == 4 and 1100 <= int(written) <= 2099
+    return len(written) == 4 and written.isdigit() and 1100 <= int(written) <= 2099
 
 
 # --- the rules -------------------------------------------------------------------------
@@ -87,8 +87,11 @@ def _year_like(written: str) -> bool:
 _MONEY = {"£": ("pound", "pounds", "penny", "pence"), "$": ("dollar", "dollars", "cent", "cents"),
           "€": ("euro", "euros", "cent", "cents")}  # fmt: skip
 _SCALE = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "tn": "trillion"}
-# A number as written: thousands separated by commas, or not; an optional decimal part.
-NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# A whole number as written, thousands separated by commas or not. Up to 15 digits: past
+# that no narrator reads it out (and num2words overflows), so the engine gets the digits.
+WHOLE = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})"
+# With an optional decimal part.
+NUMBER = rf"{WHOLE}(?:\.\d{{1,15}})?"
 # Not part of a longer number, word, version, date or ratio ("2.0.1", "A4", "9/11").
 _ALONE_BEFORE = r"(?<![\w.,:/\-–])"
 _ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d)"
@@ -254,7 +257,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "ordinal",
-        rf"{_ALONE_BEFORE}(?P<number>\d{{1,3}}(?:,\d{{3}})+|\d+)(?i:st|nd|rd|th)(?!\w)",
+        rf"{_ALONE_BEFORE}(?P<number>{WHOLE})(?i:st|nd|rd|th)(?!\w)",
         lambda m: _words(int(m["number"].replace(",", "")), "ordinal"),
         {"800th": "eight hundredth", "21st": "twenty-first", "3rd": "third",
          "1,000th": "one thousandth"},
@@ -293,7 +296,7 @@ RULES: tuple[Rule, ...] = (
          "1,234,567": "one million two hundred and thirty-four thousand five hundred and "
          "sixty-seven", "0.5": "zero point five", "2000 km": "two thousand km",
          "2000 people": "two thousand people", "1066": "one thousand and sixty-six"},
-        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26"),
+        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20),
     ),
     _rule(
         "number sign",

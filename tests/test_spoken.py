@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import srt
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -238,3 +238,18 @@ def test_the_registry_knows_each_engines_alphabet(tools: None, name: str) -> Non
         assert engine.phonemes is ENGINES[name].phonemes
     finally:
         engine.close()
+
+
+@given(st.text(alphabet="0123456789,.:/-–%£$€'’ stndrhpamPMNoDrSk", max_size=40))
+@example("73.0–5€7")  # a decimal of four characters is no year
+@example("1" + "0" * 5000 + "th")  # past num2words' range: left as digits
+def test_any_text_of_digits_and_signs_is_mapped(text: str) -> None:
+    said = spoken_form(text)
+    rebuilt, position = [], 0
+    for w_start, w_end, s_start, s_end in said.spans:
+        assert w_start >= position
+        rebuilt.append(text[position:w_start])
+        rebuilt.append(said.spoken[s_start:s_end])
+        position = w_end
+    rebuilt.append(text[position:])
+    assert "".join(rebuilt) == said.spoken
