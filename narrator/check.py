@@ -10,7 +10,8 @@ from narrator.engines import ENGINES
 from narrator.manifest import cleaning_report, clock
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import Chapter, Script, ScriptSource, as_source
-from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds
+from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds, tokenize
+from narrator.spoken import cue_may_begin, spoken_form
 from narrator.summary import plural
 
 
@@ -22,6 +23,8 @@ class Inspection:
     paragraphs: tuple[PlannedParagraph, ...]
     #: Cue texts of each sentence, per paragraph, as planned from the text alone.
     cues: tuple[tuple[tuple[str, ...], ...], ...]
+    #: What the engine would be given for each sentence, per paragraph.
+    spoken: tuple[tuple[str, ...], ...]
     estimated_seconds: float
     settings: RenderSettings
 
@@ -30,23 +33,34 @@ def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspe
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
     script = as_source(script_path).read(settings.encoding, settings.cleaning)
     paragraphs = plan(script)
-    pace = ENGINES[settings.voice.engine].pace
+    engine = ENGINES[settings.voice.engine]
 
     def speaking(text: str) -> float:
-        return pace.seconds(text, settings.voice.rate)
+        return engine.pace.seconds(text, settings.voice.rate)
 
-    # Cues are cut exactly as an engine without word timing will cut them.
+    said = tuple(
+        tuple(spoken_form(s.text, settings.lexicon, engine.phonemes) for s in p.sentences)
+        for p in paragraphs
+    )
+    # Cues are cut exactly as an engine without word timing will cut them: from the
+    # text alone, never inside a span said as a whole.
     cues = tuple(
         tuple(
-            chunk_sentence(s.text, settings.limits, planning_seconds(settings.voice.rate))
-            for s in p.sentences
+            chunk_sentence(
+                s.text,
+                settings.limits,
+                planning_seconds(settings.voice.rate),
+                cue_may_begin(tokenize(s.text), form),
+            )
+            for s, form in zip(p.sentences, forms, strict=True)
         )
-        for p in paragraphs
+        for p, forms in zip(paragraphs, said, strict=True)
     )
     gaps, trailing = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
     spoken = sum(speaking(s.text) for p in paragraphs for s in p.sentences)
     quiet = (sum(sum(g) for g in gaps) + trailing) / 1000
-    return Inspection(script, paragraphs, cues, spoken + quiet, settings)
+    spoken_texts = tuple(tuple(r.spoken for r in forms) for forms in said)
+    return Inspection(script, paragraphs, cues, spoken_texts, spoken + quiet, settings)
 
 
 def as_data(inspection: Inspection) -> dict[str, Any]:
@@ -61,12 +75,22 @@ def as_data(inspection: Inspection) -> dict[str, Any]:
             {
                 "line": paragraph.line,
                 "sentences": [
-                    {"text": s.text, "pause_before_ms": s.pause_before_ms, "cues": list(cues)}
-                    for s, cues in zip(paragraph.sentences, sentence_cues, strict=True)
+                    {
+                        "text": s.text,
+                        # None: said as written.
+                        "spoken": said if said != s.text else None,
+                        "pause_before_ms": s.pause_before_ms,
+                        "cues": list(cues),
+                    }
+                    for s, cues, said in zip(
+                        paragraph.sentences, sentence_cues, sentence_said, strict=True
+                    )
                 ],
                 "pause_after_ms": paragraph.pause_after_ms,
             }
-            for paragraph, sentence_cues in zip(inspection.paragraphs, inspection.cues, strict=True)
+            for paragraph, sentence_cues, sentence_said in zip(
+                inspection.paragraphs, inspection.cues, inspection.spoken, strict=True
+            )
         ],
         "chapters": [{"title": c.title, "line": c.line} for c in script.chapters],
         **cleaning_report(script),
@@ -87,16 +111,19 @@ def as_text(inspection: Inspection) -> str:
     chapters: dict[int, list[Chapter]] = {}
     for chapter in script.chapters:
         chapters.setdefault(chapter.paragraph, []).append(chapter)
-    for number, (paragraph, sentence_cues) in enumerate(
-        zip(inspection.paragraphs, inspection.cues, strict=True)
+    for number, (paragraph, sentence_cues, sentence_said) in enumerate(
+        zip(inspection.paragraphs, inspection.cues, inspection.spoken, strict=True)
     ):
         for chapter in chapters.pop(number, []):
             out += ["", f"# {chapter.title}  (line {chapter.line})"]
         out += ["", f"¶{number + 1}  line {paragraph.line}"]
-        for k, (sentence, cues) in enumerate(zip(paragraph.sentences, sentence_cues, strict=True)):
+        sentence_rows = zip(paragraph.sentences, sentence_cues, sentence_said, strict=True)
+        for k, (sentence, cues, said) in enumerate(sentence_rows):
             if sentence.pause_before_ms is not None:
                 out.append(f"    [pause {sentence.pause_before_ms} ms]")
             out.append(f"  {k + 1}. {sentence.text}")
+            if said != sentence.text:
+                out.append(f"       said: {said}")
             if len(cues) > 1:
                 out += [f"       cue: {cue}" for cue in cues]
         if paragraph.pause_after_ms is not None:

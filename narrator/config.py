@@ -59,7 +59,7 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
 _TOP_KEYS = frozenset({"render", "clean", "lexicon"})
 _CLEAN_KEYS = frozenset({"disable", "drop"})
 _DROP_KEYS = frozenset({"name", "pattern", "description"})
-_ENTRY_KEYS = frozenset({"word", "say", "phonemes", "case_sensitive"})
+_ENTRY_KEYS = frozenset({"word", "say", "phonemes", "ipa", "case_sensitive"})
 
 
 def find_config(script: Path, explicit: Path | None) -> Path | None:
@@ -167,16 +167,27 @@ class _Reader:
             word = self.typed(entry.get("word"), f"{key}.word", str).strip()
             if not word:
                 raise self.fail(f"{key}.word", "must not be empty")
-            say = entry.get("say")
-            phonemes = entry.get("phonemes")
-            if say is None and phonemes is None:
-                raise self.fail(key, "give 'say' (a respelling) or 'phonemes' (eSpeak notation)")
+            said: dict[str, str | None] = {
+                name: self.typed(entry[name], f"{key}.{name}", str) if name in entry else None
+                for name in ("say", "phonemes", "ipa")
+            }
+            if not any(said.values()):
+                raise self.fail(
+                    key,
+                    "give 'say' (a respelling), 'phonemes' (eSpeak notation) "
+                    "or 'ipa' (Piper's IPA, without brackets)",
+                )
+            for name in ("phonemes", "ipa"):
+                notation = said[name]
+                if notation is not None and ("[[" in notation or "]]" in notation):
+                    raise self.fail(f"{key}.{name}", "write the phonemes without [[ ]]")
             entries.append(
                 Entry(
                     word,
-                    None if say is None else self.typed(say, f"{key}.say", str),
-                    None if phonemes is None else self.typed(phonemes, f"{key}.phonemes", str),
+                    said["say"],
+                    said["phonemes"],
                     self.typed(entry.get("case_sensitive", False), f"{key}.case_sensitive", bool),
+                    said["ipa"],
                 )
             )
         return Lexicon(tuple(entries))

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PhonemeAlphabet(StrEnum):
+    """Which phoneme notation an engine reads inside ``[[...]]`` in its text."""
+
+    NONE = "none"
+    #: eSpeak mnemonics, as ``espeak-ng -x`` prints them.
+    ESPEAK = "espeak"
+    #: IPA, as Piper's phonemizer writes it.
+    IPA = "ipa"
 
 
 @dataclass(frozen=True)
@@ -12,13 +24,27 @@ class Entry:
     """One written word or phrase and how to say it.
 
     ``say`` is a respelling any engine can read; ``phonemes`` is eSpeak phoneme
-    notation (as ``espeak-ng -x`` prints it), used by engines that accept it.
+    notation (as ``espeak-ng -x`` prints it) and ``ipa`` the same in IPA (Piper's
+    alphabet), each used by the engines that read that alphabet.
     """
 
     written: str
     say: str | None = None
     phonemes: str | None = None
     case_sensitive: bool = False
+    ipa: str | None = None
+
+    def said(self, alphabet: PhonemeAlphabet) -> str | None:
+        """How an engine reading ``alphabet`` is to say it; None: as written."""
+        if alphabet is PhonemeAlphabet.ESPEAK and self.phonemes:
+            return f"[[{self.phonemes}]]"
+        if alphabet is PhonemeAlphabet.IPA and self.ipa:
+            return f"[[{self.ipa}]]"
+        return self.say or None
+
+
+#: A span of a text, as (start, end), and what is said in its place.
+Replacement = tuple[int, int, str]
 
 
 @dataclass(frozen=True)
@@ -29,6 +55,26 @@ class Respelled:
     spoken: str
     #: (written start, written end, spoken start, spoken end) of each replacement, in order.
     spans: tuple[tuple[int, int, int, int], ...] = ()
+
+    @classmethod
+    def build(cls, written: str, text: str, replacements: Iterable[Replacement]) -> Respelled:
+        """``text`` (``written`` with its pictographs blanked) with the replacements made.
+
+        Replacements are (start, end, said) in ``text``, sorted and not overlapping.
+        """
+        pieces: list[str] = []
+        spans: list[tuple[int, int, int, int]] = []
+        position = length = 0
+        for start, end, said in replacements:
+            assert start >= position, "replacements must be sorted and not overlap"
+            pieces.append(text[position:start])
+            length += start - position
+            spans.append((start, end, length, length + len(said)))
+            pieces.append(said)
+            length += len(said)
+            position = end
+        pieces.append(text[position:])
+        return cls(written, "".join(pieces), tuple(spans))
 
     def spoken_start(self, offset: int) -> int | None:
         """Spoken position of a word starting at written ``offset``; None inside a replacement."""
@@ -93,35 +139,28 @@ class Lexicon:
         object.__setattr__(self, "_pattern", pattern)
         object.__setattr__(self, "_ordered", tuple(ordered))
 
-    def respell(self, text: str, phonemes: bool = False) -> Respelled:
-        """Replace every entry in ``text`` by how it is said.
+    def respell(self, text: str, alphabet: PhonemeAlphabet = PhonemeAlphabet.NONE) -> Respelled:
+        """Replace every entry in ``text`` by how it is said (see ``Entry.said``)."""
+        blanked = unspoken(text)
+        return Respelled.build(text, blanked, self.replacements(blanked, alphabet))
 
-        With ``phonemes`` (an engine that reads eSpeak phonemes), entries that
-        have phonemes are given as ``[[…]]``; otherwise their ``say`` form is used,
-        and an entry with neither for this engine is left as written.
+    def replacements(self, text: str, alphabet: PhonemeAlphabet) -> list[Replacement]:
+        """Where entries match in ``text`` and what is said there, in order.
+
+        An entry with nothing to say for ``alphabet`` is left as written.
         """
-        written, text = text, text.translate(_UNSPOKEN)
         if self._pattern is None:
-            return Respelled(written, text)
-        ordered = self._ordered
-        pieces: list[str] = []
-        spans: list[tuple[int, int, int, int]] = []
-        position = length = 0
+            return []
+        found: list[Replacement] = []
         for match in self._pattern.finditer(text):
             group = match.lastgroup
             assert group is not None
-            entry = ordered[int(group[1:])]
-            if phonemes and entry.phonemes:
-                said = f"[[{entry.phonemes}]]"
-            elif entry.say:
-                said = entry.say
-            else:
-                continue
-            pieces.append(text[position : match.start()])
-            length += match.start() - position
-            spans.append((match.start(), match.end(), length, length + len(said)))
-            pieces.append(said)
-            length += len(said)
-            position = match.end()
-        pieces.append(text[position:])
-        return Respelled(written, "".join(pieces), tuple(spans))
+            said = self._ordered[int(group[1:])].said(alphabet)
+            if said is not None:
+                found.append((match.start(), match.end(), said))
+        return found
+
+
+def unspoken(text: str) -> str:
+    """``text`` with every pictograph replaced by a space (same length, same offsets)."""
+    return text.translate(_UNSPOKEN)

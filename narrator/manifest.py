@@ -65,6 +65,8 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
                         "segment": next(segments),
                         **span(sentence.start, sentence.end),
                         "text": sentence.text,
+                        # Exactly what the engine was given; pieces joined by a space.
+                        "spoken": sentence.spoken,
                         "cues": [
                             {"index": cue.index, **span(cue.start, cue.end), "text": cue.text}
                             for cue in sentence.cues
@@ -81,7 +83,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
         ],
         **cleaning_report(result.script),
         "lexicon": [
-            {"word": e.written, "say": e.say, "phonemes": e.phonemes}
+            {"word": e.written, "say": e.say, "phonemes": e.phonemes, "ipa": e.ipa}
             for e in settings.lexicon.entries
         ],
     }

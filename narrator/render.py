@@ -86,6 +86,8 @@ class SentenceRecord:
     start: int
     end: int
     cues: tuple[CueRecord, ...]
+    #: The text handed to the engine (see SpokenSentence.spoken).
+    spoken: str
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,9 @@ def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]
     return found
 
 
-_Layout = list[list[tuple[str, int, int, int]]]  # per paragraph: text, speech end, span range
+# Per paragraph: text, spoken text, speech end, span range.
+_Row = tuple[str, str, int, int, int]
+_Layout = list[list[_Row]]
 
 
 def _speak(
@@ -355,7 +359,9 @@ def _speak(
             spans.extend(
                 SpokenSpan(s.text, offset + s.start, offset + s.speech_end) for s in spoken.spans
             )
-            layout[-1].append((sentence.text, offset + spoken.samples, first, len(spans)))
+            layout[-1].append(
+                (sentence.text, spoken.spoken, offset + spoken.samples, first, len(spans))
+            )
             done += 1
             if progress is not None:
                 progress("synthesizing", done, total)
@@ -363,13 +369,13 @@ def _speak(
 
 
 def _paragraph_record(
-    line: int, rows: list[tuple[str, int, int, int]], timed: tuple[TimedCue, ...]
+    line: int, rows: list[_Row], timed: tuple[TimedCue, ...]
 ) -> ParagraphRecord:
     sentences = []
-    for text, speech_end, first, last in rows:
+    for text, said, speech_end, first, last in rows:
         cues = tuple(
             CueRecord(k + 1, timed[k].text, timed[k].start, timed[k].end)
             for k in range(first, last)
         )
-        sentences.append(SentenceRecord(text, cues[0].start, speech_end, cues))
+        sentences.append(SentenceRecord(text, cues[0].start, speech_end, cues, said))
     return ParagraphRecord(line, sentences[0].start, sentences[-1].end, tuple(sentences))

@@ -345,17 +345,29 @@ def chunk_sentence(
     sentence: str,
     limits: CueLimits,
     seconds: Callable[[str], float],
+    allowed: Callable[[int], bool] = lambda _k: True,
 ) -> tuple[str, ...]:
     """Split a sentence into cue texts from its text alone.
 
     ``seconds`` estimates how long a text takes to speak; a chunk must fit the
-    line limits and be estimated under the on-screen maximum. Joined with spaces
-    the chunks give back the sentence (whitespace folded).
+    line limits and be estimated under the on-screen maximum, and may begin at
+    token k only if ``allowed(k)`` (not inside a phrase said as a whole). Joined
+    with spaces the chunks give back the sentence (whitespace folded).
     """
     tokens = tokenize(sentence)
+    cuts = chunk_tokens(tokens, limits, seconds, allowed)
+    return tuple(join_tokens(tokens[i:j]) for i, j in cuts)
+
+
+def chunk_tokens(
+    tokens: Sequence[Token],
+    limits: CueLimits,
+    seconds: Callable[[str], float],
+    allowed: Callable[[int], bool] = lambda _k: True,
+) -> tuple[tuple[int, int], ...]:
+    """``chunk_sentence`` as (start, end) token index pairs."""
 
     def fits(i: int, j: int) -> bool:
         return seconds(join_tokens(tokens[i:j])) <= limits.max_seconds
 
-    cuts = choose_cuts(tokens, fits, limits=limits)
-    return tuple(join_tokens(tokens[i:j]) for i, j in cuts)
+    return choose_cuts(tokens, fits, allowed, limits)

@@ -13,11 +13,12 @@ from narrator.segment import (
     CueLimits,
     Token,
     choose_cuts,
-    chunk_sentence,
+    chunk_tokens,
     join_tokens,
     planning_seconds,
     tokenize,
 )
+from narrator.spoken import cue_may_begin, spoken_form
 
 # A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
 # zero; the margin keeps faint noise from other engines out as well.
@@ -38,6 +39,8 @@ class SpokenSentence:
 
     pcm: bytes
     spans: tuple[SpokenSpan, ...]
+    #: The text handed to the engine (pieces spoken separately: joined by a space).
+    spoken: str
 
     @property
     def samples(self) -> int:
@@ -117,7 +120,7 @@ class SentenceSpeaker:
         self.conform = conform
 
     def _respell(self, text: str) -> Respelled:
-        return self.lexicon.respell(text, phonemes=self.engine.phonemes)
+        return spoken_form(text, self.lexicon, self.engine.phonemes)
 
     def _clip(self, text: str) -> Clip:
         clip = self.engine.synthesize(text)
@@ -158,19 +161,23 @@ class SentenceSpeaker:
             nxt = begins[k + 1] if k + 1 < len(cuts) else total
             end = speech_end_before(pcm, nxt, begins[k], self.rate) if nxt < total else total
             spans.append(SpokenSpan(join_tokens(tokens[i:j]), begins[k], max(end, begins[k] + 1)))
-        return SpokenSentence(pcm, tuple(_strictly_increasing(spans)))
+        return SpokenSentence(pcm, tuple(_strictly_increasing(spans)), respelled.spoken)
 
     def _speak_in_pieces(self, sentence: str) -> SpokenSentence:
-        # The pieces are the cues ``narrator check`` shows: planned from the text alone.
-        pieces: list[tuple[str, bytes]] = []
-        for text in chunk_sentence(sentence, self.limits, self.estimate):
-            self._speak_piece(text, pieces)
+        # The pieces are the cues ``narrator check`` shows: planned from the text alone,
+        # never cut inside a span said as a whole ("£240,000", "6 p.m.", a lexicon phrase).
+        respelled = self._respell(sentence)
+        tokens = tokenize(sentence)
+        pieces: list[tuple[str, str, bytes]] = []
+        may_begin = cue_may_begin(tokens, respelled)
+        for i, j in chunk_tokens(tokens, self.limits, self.estimate, may_begin):
+            self._speak_piece(tokens, i, j, respelled, pieces)
         gap = b"\0\0" * (PIECE_GAP_MS * self.rate // 1000)
         spans: list[SpokenSpan] = []
         chunks: list[bytes] = []
         position = 0
         carried = ""  # text of pieces that came out silent: shown with the next one
-        for text, pcm in pieces:
+        for text, _, pcm in pieces:
             if not pcm:
                 carried = f"{carried} {text}".strip()
                 continue
@@ -185,23 +192,41 @@ class SentenceSpeaker:
         if carried and spans:
             last = spans.pop()
             spans.append(SpokenSpan(f"{last.text} {carried}", last.start, last.speech_end))
-        return SpokenSentence(b"".join(chunks), tuple(spans))
+        spoken = " ".join(said for _, said, _ in pieces)
+        return SpokenSentence(b"".join(chunks), tuple(spans), spoken)
 
-    def _speak_piece(self, text: str, out: list[tuple[str, bytes]]) -> None:
-        pcm, _ = trim(self._clip(self._respell(text).spoken))
-        tokens = tokenize(text)
+    def _speak_piece(
+        self,
+        tokens: Sequence[Token],
+        i: int,
+        j: int,
+        respelled: Respelled,
+        out: list[tuple[str, str, bytes]],
+    ) -> None:
+        """Speak tokens i..j-1 from the sentence's spoken form; append (written, said, pcm)."""
+        begin = respelled.spoken_offset(tokens[i].start)
+        said = respelled.spoken[begin : respelled.spoken_end(tokens[j - 1].end)]
+        pcm, _ = trim(self._clip(said))
+        may_begin = cue_may_begin(tokens, respelled)
         # The estimate was wrong for this text: speak it again in smaller pieces.
-        if len(pcm) // 2 > self.limits.max_seconds * self.rate and len(tokens) > 1:
-            for i, j in _halve(tokens, self.limits):
-                self._speak_piece(join_tokens(tokens[i:j]), out)
-        else:
-            out.append((text, pcm))
+        if len(pcm) // 2 > self.limits.max_seconds * self.rate and j - i > 1:
+            halves = _halve(tokens[i:j], self.limits, lambda k: may_begin(i + k))
+            if len(halves) > 1:
+                for a, b in halves:
+                    self._speak_piece(tokens, i + a, i + b, respelled, out)
+                return
+        out.append((join_tokens(tokens[i:j]), said, pcm))
 
 
-def _halve(tokens: Sequence[Token], limits: CueLimits) -> tuple[tuple[int, int], ...]:
-    """Cut tokens into two or more pieces at the best breaks, none over two thirds long."""
+def _halve(
+    tokens: Sequence[Token], limits: CueLimits, allowed: Callable[[int], bool]
+) -> tuple[tuple[int, int], ...]:
+    """Cut tokens into two or more pieces at the best breaks, none over two thirds long.
+
+    One piece when no cut is allowed.
+    """
     limit = max(1, len(tokens) * 2 // 3)
-    return choose_cuts(tokens, lambda i, j: j - i <= limit, limits=limits)
+    return choose_cuts(tokens, lambda i, j: j - i <= limit, allowed, limits)
 
 
 def _token_starts(
@@ -209,8 +234,9 @@ def _token_starts(
 ) -> list[int | None]:
     """Each written token's first audio sample from the engine's word marks.
 
-    Marks are positions in the spoken (respelled) text. None: no mark, or the
-    token is inside a lexicon phrase, where a cue must not begin.
+    Marks are positions in the spoken text. None: no mark, or the token is
+    inside a span said as a whole (a lexicon phrase, "6 p.m."), where a cue must
+    not begin.
     """
     starts: list[int | None] = [None] * len(tokens)
     marks = iter(sorted(clip.words, key=lambda m: m.offset))

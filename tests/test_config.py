@@ -85,7 +85,9 @@ def test_explicit_config_file(tmp_path: Path) -> None:
             ["clean.drop[0].pattern", "invalid regular expression"],
         ),
         ('[[clean.drop]]\npattern = "x"\n', ["clean.drop[0].name", "expected a string"]),
-        ('[[lexicon]]\nword = "Deir"\n', ["lexicon[0]", "say"]),
+        ('[[lexicon]]\nword = "Deir"\n', ["lexicon[0]", "say", "phonemes", "ipa"]),
+        ('[[lexicon]]\nword = "Deir"\nipa = 3\n', ["lexicon[0].ipa", "expected a string"]),
+        ('[[lexicon]]\nword = "Deir"\nipa = "[[deɪr]]"\n', ["lexicon[0].ipa", "without [[ ]]"]),
         ('[[lexicon]]\nword = ""\nsay = "x"\n', ["lexicon[0].word", "empty"]),
         ('[[lexicon]]\nword = "a"\nsay = "b"\ncolour = 1\n', ["lexicon[0].colour"]),
     ],
@@ -151,4 +153,17 @@ def test_lexicon_entries_load(tmp_path: Path) -> None:
     assert [(e.written, e.say, e.phonemes, e.case_sensitive) for e in entries] == [
         ("Deir Ezzor", "Dare ez Zor", None, False),
         ("ISIS", None, "'aIsIs", True),
+    ]
+
+
+def test_lexicon_entries_may_carry_ipa_for_piper(tmp_path: Path) -> None:
+    script = project(
+        tmp_path,
+        '[[lexicon]]\nword = "Deir"\nipa = "deɪɹ"\n'
+        '[[lexicon]]\nword = "Ezzor"\nsay = "ez Zor"\nphonemes = "\'Ez3r"\nipa = "ˈɛzɔɹ"\n',
+    )
+    entries = config.load(script).lexicon.entries
+    assert [(e.written, e.say, e.phonemes, e.ipa) for e in entries] == [
+        ("Deir", None, None, "deɪɹ"),
+        ("Ezzor", "ez Zor", "'Ez3r", "ˈɛzɔɹ"),
     ]

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from narrator.engines import Clip, SpeechEngine, Voice, VoiceSettings, open_engine
+from narrator.lexicon import PhonemeAlphabet
 from narrator.segment import CueLimits
 from narrator.stitch import conform
 from narrator.synth import SentenceSpeaker, speech_bounds, trim
@@ -140,7 +141,7 @@ class FakeEngine:
 
     name = "fake"
     word_timing = False
-    phonemes = False
+    phonemes = PhonemeAlphabet.NONE
     voice = None
     sample_rate = 8000
 

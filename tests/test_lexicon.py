@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from narrator.engines import VoiceSettings
-from narrator.lexicon import Entry, Lexicon
+from narrator.lexicon import Entry, Lexicon, PhonemeAlphabet
 from narrator.render import RenderSettings, render
 
 LEXICON = Lexicon(
@@ -35,8 +36,23 @@ def test_case_insensitive_unless_asked() -> None:
 
 def test_phonemes_only_for_engines_that_read_them() -> None:
     lexicon = Lexicon((Entry("Harrow", phonemes="h'ar@U"), Entry("Cape", say="Kayp")))
-    assert lexicon.respell("Cape Harrow", phonemes=True).spoken == "Kayp [[h'ar@U]]"
-    assert lexicon.respell("Cape Harrow", phonemes=False).spoken == "Kayp Harrow"
+    assert lexicon.respell("Cape Harrow", PhonemeAlphabet.ESPEAK).spoken == "Kayp [[h'ar@U]]"
+    assert lexicon.respell("Cape Harrow", PhonemeAlphabet.NONE).spoken == "Kayp Harrow"
+    assert lexicon.respell("Cape Harrow", PhonemeAlphabet.IPA).spoken == "Kayp Harrow"
+
+
+def test_each_engine_gets_its_alphabet_or_the_respelling() -> None:
+    both = Entry("Harrow", say="Harro", phonemes="h'ar@U", ipa="ˈhæɹoʊ")
+    espeak_only = Entry("Cape", say="Kayp", phonemes="k'eIp")
+    ipa_only = Entry("Zog", ipa="zɔɡ")
+    lexicon = Lexicon((both, espeak_only, ipa_only))
+    text = "Cape Harrow and Zog"
+    said = {alphabet: lexicon.respell(text, alphabet).spoken for alphabet in PhonemeAlphabet}
+    assert said == {
+        PhonemeAlphabet.ESPEAK: "[[k'eIp]] [[h'ar@U]] and Zog",
+        PhonemeAlphabet.IPA: "Kayp [[ˈhæɹoʊ]] and [[zɔɡ]]",
+        PhonemeAlphabet.NONE: "Kayp Harro and Zog",
+    }
 
 
 def test_offsets_map_written_words_to_spoken_ones() -> None:
@@ -99,7 +115,10 @@ def test_espeak_phonemes_are_spoken(tools: None, tmp_path: Path) -> None:
     )
     assert said.duration > plain.duration + 0.3
     assert "Zog" in said.subtitles.read_text()
-    assert "[[" not in said.manifest.read_text()
+    sentence = json.loads(said.manifest.read_text())["paragraphs"][0]["sentences"][0]
+    # The written words everywhere; the phonemes only where the manifest says what was spoken.
+    assert "[[" not in sentence["text"] + "".join(c["text"] for c in sentence["cues"])
+    assert sentence["spoken"] == "We met Mister [[z'o@g@l@m'aIn@st@r]] at noon."
 
 
 def test_pictographs_are_shown_but_never_said() -> None:

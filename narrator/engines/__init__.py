@@ -9,6 +9,7 @@ from typing import Protocol
 
 from narrator.defaults import DEFAULT_ENGINE, DEFAULT_RATE
 from narrator.errors import SettingError
+from narrator.lexicon import PhonemeAlphabet
 from narrator.pace import Pace
 
 MIN_RATE, MAX_RATE = 80, 450
@@ -25,6 +26,9 @@ class EngineInfo:
     pace: Pace
     #: The voice id used when none is asked for; None: the platform's default.
     default_voice: str | None = None
+    #: The phonemes it reads in [[...]]; the same as the engine's ``phonemes``
+    #: (a test holds them equal), known here so that ``check`` opens no engine.
+    phonemes: PhonemeAlphabet = PhonemeAlphabet.NONE
 
 
 ENGINES: dict[str, EngineInfo] = {
@@ -36,6 +40,7 @@ ENGINES: dict[str, EngineInfo] = {
         "narrator.engines.espeak",
         Pace(letter=0.0603, digit=0.3541, pause=0.3124, sentence=0.0182),
         default_voice="gmw/en-US",
+        phonemes=PhonemeAlphabet.ESPEAK,
     ),
 }
 
@@ -98,8 +103,8 @@ class SpeechEngine(Protocol):
     #: True when ``synthesize`` reports where each word starts in the audio.
     word_timing: bool
     sample_rate: int
-    #: True when the engine reads eSpeak phonemes written as [[...]] in the text.
-    phonemes: bool
+    #: The phoneme alphabet the engine reads when written as [[...]] in the text.
+    phonemes: PhonemeAlphabet
     #: The voice id in use; None means the platform's default voice.
     voice: str | None
 

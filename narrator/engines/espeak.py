@@ -156,7 +156,7 @@ class Engine:
 
     name = "espeak"
     word_timing = True
-    phonemes = True
+    phonemes = ENGINES["espeak"].phonemes
 
     def __init__(self, settings: VoiceSettings) -> None:
         self._lib = library()

@@ -32,7 +32,7 @@ import wave
 from pathlib import Path
 from typing import IO, Any
 
-from narrator.engines import Clip, Voice, VoiceSettings, check_voice
+from narrator.engines import ENGINES, Clip, Voice, VoiceSettings, check_voice
 from narrator.errors import DiskFullError, MissingToolError, SynthesisError
 from narrator.files import RunLock, sweep_dead_runs
 
@@ -144,7 +144,7 @@ class Engine:
 
     name = "pyttsx3"
     word_timing = False
-    phonemes = False
+    phonemes = ENGINES["pyttsx3"].phonemes
 
     def __init__(self, settings: VoiceSettings) -> None:
         _check_installed()

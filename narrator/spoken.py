@@ -1,0 +1,395 @@
+"""The spoken form: money, numbers, times and titles said as a narrator says them; pure."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from narrator.lexicon import Lexicon, PhonemeAlphabet, Replacement, Respelled, unspoken
+from narrator.segment import Token
+
+# --- number words ----------------------------------------------------------------------
+# All words come from num2words (English); this module only chooses which reading.
+
+
+@cache
+def _num2words() -> Callable[..., str]:
+    # Imported on first use: num2words loads all its languages (~30 ms), too slow for --help.
+    from num2words import num2words
+
+    convert: Callable[..., str] = num2words
+    return convert
+
+
+def _words(number: int, to: str = "cardinal") -> str:
+    # num2words puts a comma after "thousand" ("one thousand, five hundred"): an engine
+    # would pause there.
+    return _num2words()(number, lang="en", to=to).replace(",", "")
+
+
+def cardinal(written: str) -> str:
+    """'2,500' → 'two thousand five hundred'; '3.05' → 'three point zero five'."""
+    whole, _, decimals = written.replace(",", "").partition(".")
+    said = _words(int(whole))
+    if decimals:
+        # Digit by digit, as a reader says them; a float would round '3.10' away.
+        said += " point " + " ".join(_words(int(d)) for d in decimals)
+    return said
+
+
+def year(number: int) -> str:
+    """num2words' reading: 'nineteen eighty-four', 'two thousand and eight', 'twenty fifteen'."""
+    return _words(number, to="year")
+
+
+def _plural(words: str) -> str:
+    """'nineteen ninety' → 'nineteen nineties', 'two thousand' → 'two thousands'."""
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+
+# --- context ---------------------------------------------------------------------------
+
+# Words after a four-digit number that make it an amount, not a year ("1500 troops",
+# "2000 km"): units, counted nouns without a plural s, and any plural-looking word
+# except these, which follow years ("in 1990 was", "1984 has").
+_COUNTED = frozenset(
+    "people men women children feet foot sheep cattle police staff personnel per "
+    "km m cm mm kg g mg lb ft mi mph kph hp kw mw gb mb tb".split()
+)
+_NOT_PLURAL = frozenset(
+    "was is as has its his this thus us always perhaps whereas unless across besides "
+    "towards afterwards onwards does plus less versus yes".split()
+)
+_NEXT_WORD = re.compile(r"\s+([a-z][a-z'’]*)")
+_CAPITALISED_NEXT = re.compile(r"\s+[A-Z]")
+_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w'’-]*\s+$")
+# What may follow a sentence's last full stop: closing quotes and brackets.
+_SENTENCE_END = re.compile(r"[\"'’”)\]]*\s*$")
+
+
+def _counts_something(text: str, end: int) -> bool:
+    """Whether the word after ``end`` is a unit or a plural noun ('1500 troops')."""
+    found = _NEXT_WORD.match(text, end)
+    if found is None:
+        return False
+    word = found.group(1)
+    return word in _COUNTED or (word.endswith("s") and word not in _NOT_PLURAL)
+
+
+def _year_like(written: str) -> bool:
+    return len(written) == 4 and written.isdigit() and 1100 <= int(written) <= 2099
+
+
+# --- the rules -------------------------------------------------------------------------
+
+_MONEY = {"£": ("pound", "pounds", "penny", "pence"), "$": ("dollar", "dollars", "cent", "cents"),
+          "€": ("euro", "euros", "cent", "cents")}  # fmt: skip
+_SCALE = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "tn": "trillion"}
+# A whole number as written, thousands separated by commas or not. Up to 15 digits: past
+# that no narrator reads it out (and num2words overflows), so the engine gets the digits.
+WHOLE = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})"
+# With an optional decimal part.
+NUMBER = rf"{WHOLE}(?:\.\d{{1,15}})?"
+# Not part of a longer number, word, version, date or ratio ("2.0.1", "A4", "9/11").
+_ALONE_BEFORE = r"(?<![\w.,:/\-–])"
+_ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d)"
+
+
+def _money(m: re.Match[str]) -> str:
+    one, many, cent, cents = _MONEY[m["sign"]]
+    amount = m["amount"]
+    scale = m["words"] or _SCALE.get((m["scale"] or "").lower())
+    if scale:
+        return f"{cardinal(amount)} {scale} {many}"
+    whole, _, minor = amount.replace(",", "").partition(".")
+    if len(minor) != 2:  # "$1.5" is one point five dollars; "$5.99" has cents
+        return f"{cardinal(amount)} {one if amount == '1' else many}"
+    parts = []
+    if int(whole) or not int(minor):
+        parts.append(f"{_words(int(whole))} {one if int(whole) == 1 else many}")
+    if int(minor):
+        parts.append(f"{_words(int(minor))} {cent if int(minor) == 1 else cents}")
+    return " and ".join(parts)
+
+
+def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
+    said = _words(int(hour))
+    if hour.startswith("0") and len(hour) == 2:
+        said = "oh " + said
+    if minutes is None or minutes == "00":
+        return said + (" o'clock" if oclock else "")
+    if minutes.startswith("0"):
+        return f"{said} oh {_words(int(minutes))}"
+    return f"{said} {_words(int(minutes))}"
+
+
+def _twelve_hour(m: re.Match[str]) -> str | None:
+    if not 1 <= int(m["hour"]) <= 12:
+        return None
+    # Capitals: eSpeak says 'PM' as the letters, but 'am' as the word and 'a m' as 'uh m'.
+    return f"{_clock(m['hour'], m['minutes'], False)} {m['half'].upper()}M"
+
+
+def _twenty_four_hour(m: re.Match[str]) -> str:
+    hour, minutes = m["hour"], m["minutes"]
+    if minutes == "00" and (len(hour) == 2 and (hour.startswith("0") or int(hour) > 12)):
+        return f"{_clock(hour, None, False)} hundred"  # "18:00", "09:00": military style
+    return _clock(hour, minutes, True)
+
+
+def _range(m: re.Match[str]) -> str | None:
+    low, high, percent = m["low"], m["high"], m["percent"]
+    if m["dash"] == "-" and float(low.replace(",", "")) >= float(high.replace(",", "")):
+        return None  # a score ("won 3-2"), not a range
+    if not percent and _year_like(low) and not _counts_something(m.string, m.end()):
+        if _year_like(high):
+            return f"{year(int(low))} to {year(int(high))}"
+        if len(high) == 2 and int(high) >= 10:  # "1939–45"
+            return f"{year(int(low))} to {_words(int(high))}"
+    return f"{cardinal(low)} to {cardinal(high)}" + (" percent" if percent else "")
+
+
+def _year(m: re.Match[str]) -> str | None:
+    if not _year_like(m[0]) or _counts_something(m.string, m.end()):
+        return None  # said by the number rule
+    return year(int(m[0]))
+
+
+def _number(m: re.Match[str]) -> str | None:
+    if len(m[0]) > 1 and m[0][0] == "0" and m[0][1] != ".":
+        return None  # "007", "0800": read digit by digit, leave it to the engine
+    return cardinal(m[0])
+
+
+def _saint_or_street(m: re.Match[str]) -> str | None:
+    # Before a name: a title ("St. Paul's", "Dr. Watson"); after one: a street ("Baker St.").
+    title, street = {"St": ("Saint", "Street"), "Dr": ("Doctor", "Drive")}[m["word"]]
+    if _CAPITALISED_NEXT.match(m.string, m.end()):
+        return title
+    if _CAPITALISED_BEFORE.search(m.string, 0, m.start()):
+        return street
+    return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: a written form and how it is said.
+
+    ``say`` gets the match (and, through it, the whole sentence for context) and
+    returns the words, or None to leave this match as written.
+    """
+
+    name: str
+    pattern: re.Pattern[str]
+    say: Callable[[re.Match[str]], str | None]
+    #: (written, spoken) pairs, checked by the tests.
+    examples: tuple[tuple[str, str], ...]
+    #: Look-alikes this row must leave alone, checked by the tests.
+    leaves: tuple[str, ...] = ()
+
+
+def _rule(name: str, pattern: str, say: Callable[[re.Match[str]], str | None],
+          examples: dict[str, str], leaves: tuple[str, ...] = ()) -> Rule:  # fmt: skip
+    return Rule(name, re.compile(pattern), say, tuple(examples.items()), leaves)
+
+
+_TITLES = {
+    "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Prof": "Professor", "Gen": "General",
+    "Capt": "Captain", "Lt": "Lieutenant", "Col": "Colonel", "Sgt": "Sergeant",
+    "Sen": "Senator", "Rep": "Representative", "Gov": "Governor", "Rev": "Reverend",
+}  # fmt: skip
+_LATIN = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus",
+          "vs": "versus", "approx.": "approximately", "ca.": "circa", "c.": "circa"}  # fmt: skip
+
+# The table, in priority order: where two rules match at the same place, the first wins.
+RULES: tuple[Rule, ...] = (
+    _rule(
+        "money",
+        rf"(?<![$£€])(?P<sign>[£$€])\s?(?P<amount>{NUMBER})"
+        r"(?:(?P<scale>bn|mn|m|k|tn)|\s(?P<words>thousand|million|billion|trillion))?"
+        rf"{_ALONE_AFTER}",
+        _money,
+        {"£240,000": "two hundred and forty thousand pounds",
+         "$1.5 million": "one point five million dollars", "€20": "twenty euros",
+         "$5.99": "five dollars and ninety-nine cents", "£1": "one pound",
+         "$3bn": "three billion dollars", "$3 billion": "three billion dollars",
+         "£0.50": "fifty pence", "£2.01": "two pounds and one penny",
+         "$1.5": "one point five dollars",
+         "€4m": "four million euros", "$1984": "one thousand nine hundred and eighty-four dollars",
+         "US$5": "US five dollars"},
+        ("US$", "$ sign", "£5bnx"),
+    ),
+    _rule(
+        "time (12-hour)",
+        rf"{_ALONE_BEFORE}(?P<hour>\d{{1,2}})(?:[:.](?P<minutes>[0-5]\d))?\s?"
+        r"(?P<half>[AaPp])(?:\.\s?[Mm]\.?|[Mm])(?!\w)",
+        _twelve_hour,
+        {"6 p.m. sharp": "six PM sharp", "6pm": "six PM", "6:30 a.m. on": "six thirty AM on",
+         "11.05 PM": "eleven oh five PM", "at 6 p.m.": "at six PM.", "7 a.m": "seven AM"},
+        ("6 a month", "13 pm"),
+    ),
+    _rule(
+        "time (clock)",
+        rf"{_ALONE_BEFORE}(?P<hour>[01]?\d|2[0-3]):(?P<minutes>[0-5]\d){_ALONE_AFTER}",
+        _twenty_four_hour,
+        {"18:00": "eighteen hundred", "18:45": "eighteen forty-five", "6:00": "six o'clock",
+         "09:00": "oh nine hundred", "6:05": "six oh five"},
+        ("2:1", "25:00", "6:5"),
+    ),
+    _rule(
+        "range",
+        rf"{_ALONE_BEFORE}(?P<low>{NUMBER})(?P<dash>-|\s?–\s?)(?P<high>{NUMBER})(?P<percent>\s?%)?"
+        rf"{_ALONE_AFTER}",
+        _range,
+        {"1914–1918": "nineteen fourteen to nineteen eighteen", "10-15 km": "ten to fifteen km",
+         "1939–45": "nineteen thirty-nine to forty-five", "10–20%": "ten to twenty percent",
+         "1500-2000 troops": "one thousand five hundred to two thousand troops"},
+        ("won 3-2", "2017-07-26", "COVID-19"),
+    ),
+    _rule(
+        "percentage",
+        rf"{_ALONE_BEFORE}(?P<amount>{NUMBER})\s?%",
+        lambda m: f"{cardinal(m['amount'])} percent",
+        {"45%": "forty-five percent", "3.5%": "three point five percent",
+         "100 %": "one hundred percent"},
+    ),
+    _rule(
+        "ordinal",
+        rf"{_ALONE_BEFORE}(?P<number>{WHOLE})(?i:st|nd|rd|th)(?!\w)",
+        lambda m: _words(int(m["number"].replace(",", "")), "ordinal"),
+        {"800th": "eight hundredth", "21st": "twenty-first", "3rd": "third",
+         "1,000th": "one thousandth"},
+        ("21stCentury",),
+    ),
+    _rule(
+        "decade",
+        rf"{_ALONE_BEFORE}(?P<decade>1[1-9]\d0|20\d0)['’]?s(?!\w)",
+        lambda m: _plural(year(int(m["decade"]))),
+        {"1990s": "nineteen nineties", "1900s": "nineteen hundreds", "2000s": "two thousands",
+         "1960's": "nineteen sixties", "2010s": "twenty tens"},
+        ("1995s",),
+    ),
+    _rule(
+        "decade (short)",
+        r"(?<![\w.,])(?:['’](?P<any>\d0)|(?P<tens>[2-9]0))s(?!\w)",
+        lambda m: _plural(_words(int(m["any"] or m["tens"]))),
+        {"'90s": "nineties", "’60s": "sixties", "her 20s": "her twenties"},
+        ("10s",),
+    ),
+    _rule(
+        "year",
+        rf"{_ALONE_BEFORE}\d{{4}}{_ALONE_AFTER}",
+        _year,
+        {"in 1984": "in nineteen eighty-four", "2008": "two thousand and eight",
+         "2015": "twenty fifteen", "1984 was": "nineteen eighty-four was",
+         "1900": "nineteen hundred", "the 1984 Olympics": "the nineteen eighty-four Olympics"},
+        ("1500 troops", "2000 km", "2000 people", "1,984", "1066", "2100"),
+    ),
+    _rule(
+        "number",
+        rf"{_ALONE_BEFORE}{NUMBER}{_ALONE_AFTER}",
+        _number,
+        {"2,500": "two thousand five hundred", "3.14": "three point one four",
+         "1500 troops": "one thousand five hundred troops", "7": "seven",
+         "1,234,567": "one million two hundred and thirty-four thousand five hundred and "
+         "sixty-seven", "0.5": "zero point five", "2000 km": "two thousand km",
+         "2000 people": "two thousand people", "1066": "one thousand and sixty-six"},
+        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20),
+    ),
+    _rule(
+        "number sign",
+        r"(?<![\w.])(?:(?P<dotted>[Nn]os?)\.\s?|(?P<bare>Nos?)\s)"
+        rf"(?P<number>{NUMBER}){_ALONE_AFTER}",
+        lambda m: f"{'numbers' if (m['dotted'] or m['bare']).lower() == 'nos' else 'number'} "
+        f"{cardinal(m['number'])}",
+        {"No. 7": "number seven", "No 10 Downing Street": "number ten Downing Street",
+         "Nos. 3 and 4": "numbers three and four", "no.12": "number twelve"},
+        ("He said no.", "No, 7 of them", "Noah 7", "no 7", "No. 7b"),
+    ),
+    _rule(
+        "title",
+        r"(?<![\w.])(?:(?P<short>Mr|Mrs|Ms)\.?|(?P<long>" + "|".join(_TITLES) + r")\.)"
+        r"(?=\s+[A-Z])",
+        lambda m: _TITLES[m["short"] or m["long"]],
+        {"Mr. Smith": "Mister Smith", "Mrs Jones": "Missus Jones", "Gen. Patton": "General Patton",
+         "Prof. Li": "Professor Li", "Capt. Hook": "Captain Hook", "Lt. Dan": "Lieutenant Dan",
+         "Col. Mustard": "Colonel Mustard", "Sgt. Pepper": "Sergeant Pepper",
+         "Sen. Warren": "Senator Warren", "Rep. Lewis": "Representative Lewis",
+         "Gov. Brown": "Governor Brown", "Rev. King": "Reverend King"},
+        ("Gen Z", "Mrs.", "a sales rep. Then", "Mr. and Mrs.", "Mrsomething"),
+    ),
+    _rule(
+        "Saint or Street, Doctor or Drive",
+        r"(?<![\w.])(?P<word>St|Dr)\b\.?",
+        _saint_or_street,
+        {"St. Petersburg": "Saint Petersburg", "St Mary's": "Saint Mary's",
+         "Baker St. again": "Baker Street again", "Dr. Watson": "Doctor Watson",
+         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who"},
+        ("the St was", "Drake", "st. mary", "Dr.", "STOP"),
+    ),
+    _rule(
+        "Latin and other abbreviations",
+        r"(?<![\w.])(?:e\.g\.|i\.e\.|etc\.|vs\b\.?|approx\.|ca\.(?=\s?\d)|c\.(?=\s?\d))",
+        lambda m: _LATIN[m[0]],
+        {"e.g. rice": "for example rice", "i.e. none": "that is none", "and so on etc.":
+         "and so on et cetera.", "Ali vs. Frazier": "Ali versus Frazier",
+         "approx. 5": "approximately five", "ca. 1500": "circa fifteen hundred",
+         "c. 1500": "circa fifteen hundred"},
+        ("ca. then", "vsx", "Africa.", "etc"),
+    ),
+)
+
+
+def replacements(text: str, taken: list[Replacement] | None = None) -> list[Replacement]:
+    """Where the rules apply in ``text`` and what is said there, in order.
+
+    Spans in ``taken`` (the lexicon's) are left alone: no rule matches across them.
+    At each place the earliest match wins, then the rule higher in the table.
+    """
+    blocked = taken or []
+    candidates: list[tuple[int, int, int, str]] = []
+    for priority, rule in enumerate(RULES):
+        for match in rule.pattern.finditer(text):
+            if match.end() == match.start():
+                continue
+            said = rule.say(match)
+            if said is None:
+                continue
+            if match[0].endswith(".") and _SENTENCE_END.match(text, match.end()):
+                said += "."  # the abbreviation's full stop also ended the sentence
+            # "US$5": the words must not run into the letters around them.
+            if match.start() and text[match.start() - 1].isalnum():
+                said = " " + said
+            if text[match.end() : match.end() + 1].isalnum():
+                said += " "
+            candidates.append((match.start(), priority, match.end(), said))
+    candidates.sort()
+    chosen: list[Replacement] = []
+    position = 0
+    for start, _, end, said in candidates:
+        if start < position or any(s < end and start < e for s, e, _ in blocked):
+            continue
+        chosen.append((start, end, said))
+        position = end
+    return chosen
+
+
+def spoken_form(
+    text: str, lexicon: Lexicon = Lexicon(), alphabet: PhonemeAlphabet = PhonemeAlphabet.NONE
+) -> Respelled:
+    """What an engine reading ``alphabet`` is given for the written ``text``, with the map back.
+
+    The lexicon wins: its entries are applied first, and no rule rewrites inside one.
+    Pictographs become spaces. Offsets of text outside replacements are kept.
+    """
+    blanked = unspoken(text)
+    chosen = lexicon.replacements(blanked, alphabet)
+    merged = sorted(chosen + replacements(blanked, chosen))
+    return Respelled.build(text, blanked, merged)
+
+
+def cue_may_begin(tokens: Sequence[Token], respelled: Respelled) -> Callable[[int], bool]:
+    """Whether a cue may begin at token k: not inside a span said as a whole ("6 p.m.")."""
+    return lambda k: respelled.spoken_start(tokens[k].start) is not None
