@@ -37,6 +37,11 @@ ENGINES: dict[str, EngineInfo] = {
         Pace(letter=0.0603, digit=0.3541, pause=0.3124, sentence=0.0182),
         default_voice="gmw/en-US",
     ),
+    "piper": EngineInfo(
+        "narrator.engines.piper",
+        Pace(letter=0.0643, digit=0.3415, pause=0.4166, sentence=0.1142),
+        default_voice="en_US-joe-medium",
+    ),
 }
 
 
