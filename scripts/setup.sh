@@ -2,7 +2,7 @@
 # Set up everything narrator needs; safe to run again, and quick when nothing is missing.
 #   - system packages: libespeak-ng1 espeak-ng ffmpeg, and chromium chromium-driver for the
 #     page tests (apt-get, as root)
-#   - .venv with narrator and its dev tools installed in editable mode
+#   - .venv with narrator, its Piper engine and voice, and its dev tools (editable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c "import narrator" 2>/dev/null; then
   echo "setup: installing narrator into .venv" >&2
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev,piper]'
   echo "$want" > "$stamp"
 fi

@@ -76,7 +76,7 @@ def _inside_speech_cue(onset_ms: float, result: RenderResult, rate: int) -> bool
     return False
 
 
-@pytest.mark.parametrize("engine", ["espeak", "pyttsx3"])
+@pytest.mark.parametrize("engine", ["espeak", "pyttsx3", "piper"])
 @pytest.mark.parametrize("which", ["sample", "seed"])
 def test_cues_after_pauses_start_at_speech_onsets(
     rendered: Renderer, seed: Path, engine: str, which: str
@@ -87,7 +87,8 @@ def test_cues_after_pauses_start_at_speech_onsets(
     assert check_onsets(result) >= sentences
 
 
-def test_no_drift_over_a_long_script(rendered: Renderer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["espeak", "piper"])
+def test_no_drift_over_a_long_script(rendered: Renderer, tmp_path: Path, engine: str) -> None:
     """Forty paragraphs: the last cue still starts at its onset (times come from samples)."""
     text = "\n\n".join(
         f"Paragraph {n} begins here. It has a second sentence, with a comma, and it ends."
@@ -95,5 +96,5 @@ def test_no_drift_over_a_long_script(rendered: Renderer, tmp_path: Path) -> None
     )
     script = tmp_path / "long.txt"
     script.write_text(text, encoding="utf-8")
-    result = rendered(script, "espeak")
+    result = rendered(script, engine)
     assert check_onsets(result) >= 80

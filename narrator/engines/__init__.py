@@ -42,6 +42,12 @@ ENGINES: dict[str, EngineInfo] = {
         default_voice="gmw/en-US",
         phonemes=PhonemeAlphabet.ESPEAK,
     ),
+    "piper": EngineInfo(
+        "narrator.engines.piper",
+        Pace(letter=0.0643, digit=0.3415, pause=0.4166, sentence=0.1142),
+        default_voice="en_US-joe-medium",
+        phonemes=PhonemeAlphabet.IPA,
+    ),
 }
 
 
