@@ -34,17 +34,17 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {
     "pyttsx3": EngineInfo(
         "narrator.engines.pyttsx3_engine",
-        Pace(letter=0.0626, digit=0.3669, pause=0.2419, sentence=0.0015),
+        Pace(letter=0.0622, digit=0.2887, pause=0.233, sentence=0.1616),
     ),
     "espeak": EngineInfo(
         "narrator.engines.espeak",
-        Pace(letter=0.0603, digit=0.3541, pause=0.3124, sentence=0.0182),
+        Pace(letter=0.06, digit=0.2872, pause=0.2963, sentence=0.1618),
         default_voice="gmw/en-US",
         phonemes=PhonemeAlphabet.ESPEAK,
     ),
     "piper": EngineInfo(
         "narrator.engines.piper",
-        Pace(letter=0.0643, digit=0.3415, pause=0.4166, sentence=0.1142),
+        Pace(letter=0.0643, digit=0.2761, pause=0.3616, sentence=0.0518),
         default_voice="en_US-joe-medium",
         phonemes=PhonemeAlphabet.IPA,
     ),

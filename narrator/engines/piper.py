@@ -10,10 +10,12 @@ are spoken whole and cut into cues at word times, as with the espeak engine.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,21 +33,23 @@ VOICES_ENV = "NARRATOR_PIPER_VOICES"
 # voice peaks near -3 dBFS. A sentence that would still clip is scaled down alone.
 GAIN = 1.0
 PEAK = 0.98
-# A paragraph of plain words whose length at two length scales gives the voice's
-# pace: Piper's duration is about a + b * length_scale (not proportional: pauses
-# and the sentence ends barely scale).
+# A paragraph of plain words whose length at a range of length scales gives the
+# voice's pace. Piper's duration is far from proportional to its length scale: the
+# joe voice barely slows between 0.95 and 1.1, then slows fast; so the pace is a
+# measured table, interpolated.
 PACE_TEXT = (
     "The river carried salt and timber to the coast for many years before anyone "
     "thought to build a bridge across it. When the first stone pier rose from the "
     "water, the ferrymen gathered on the bank and watched in silence, knowing that "
     "their trade would not survive the decade."
 )
-PACE_SCALES = (0.6, 1.6)
+PACE_SCALES = (
+    0.2, 0.27, 0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.75, 2.0, 2.5, 3.0
+)
 # --rate means for Piper what it means for eSpeak NG, so a script lasts about as
 # long whichever engine reads it: eSpeak NG 1.51 (gmw/en-US) speaks PACE_TEXT in
 # this many seconds at 175 wpm, its leading and trailing silence trimmed.
 ESPEAK_SECONDS_AT_175 = 13.86
-MIN_SCALE, MAX_SCALE = 0.25, 4.0
 _WORD = re.compile(r"\S+")
 
 
@@ -134,8 +138,8 @@ class _Loaded:
 
     voice: Any  # piper.PiperVoice
     sample_rate: int
-    #: Seconds of PACE_TEXT at length scale 0 (intercept) and per unit of scale.
-    pace: tuple[float, float]
+    #: (length scale, seconds of PACE_TEXT) for each of PACE_SCALES.
+    pace: tuple[tuple[float, float], ...]
     phonemes: dict[str, list[str]]
     lock: threading.Lock
 
@@ -168,9 +172,7 @@ def _load(model: Path, config: Path) -> _Loaded:
 
     pace = _cached_pace(model)
     if pace is None:
-        low, high = (seconds(s) for s in PACE_SCALES)
-        slope = (high - low) / (PACE_SCALES[1] - PACE_SCALES[0])
-        pace = (low - slope * PACE_SCALES[0], slope)
+        pace = tuple((scale, seconds(scale)) for scale in PACE_SCALES)
         _cache_pace(model, pace)
     loaded = _Loaded(voice, rate, pace, {}, threading.Lock())
     _loaded[model] = loaded
@@ -194,26 +196,27 @@ def _pace_key(model: Path) -> str:
     return f"{model.resolve()}|{status.st_size}|{status.st_mtime_ns}|{version('piper-tts')}"
 
 
-def _cached_pace(model: Path) -> tuple[float, float] | None:
+def _cached_pace(model: Path) -> tuple[tuple[float, float], ...] | None:
     """The pace measured for this very voice file before, if the cache has it."""
     path = _pace_file()
     if path is None:
         return None
     try:
         entry = json.loads(path.read_text(encoding="utf-8"))[_pace_key(model)]
-        return float(entry[0]), float(entry[1])
+        pace = tuple((float(scale), float(seconds)) for scale, seconds in entry)
+        return pace if [scale for scale, _ in pace] == list(PACE_SCALES) else None
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return None
 
 
-def _cache_pace(model: Path, pace: tuple[float, float]) -> None:
+def _cache_pace(model: Path, pace: tuple[tuple[float, float], ...]) -> None:
     """Remember a voice's pace; failing to costs only the time to measure it again."""
     path = _pace_file()
     if path is None:
         return
     try:
         known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        known[_pace_key(model)] = list(pace)
+        known[_pace_key(model)] = [list(point) for point in pace]
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
         temporary.write_text(json.dumps(known), encoding="utf-8")
@@ -222,11 +225,16 @@ def _cache_pace(model: Path, pace: tuple[float, float]) -> None:
         pass
 
 
-def length_scale(pace: tuple[float, float], rate_wpm: int) -> float:
-    """Piper's length scale that speaks PACE_TEXT as fast as eSpeak NG does at ``rate_wpm``."""
-    intercept, slope = pace
+def length_scale(pace: Sequence[tuple[float, float]], rate_wpm: int) -> float:
+    """Piper's length scale that speaks PACE_TEXT as fast as eSpeak NG does at ``rate_wpm``.
+
+    Interpolated in the measured table; outside it, its first or last scale.
+    """
     wanted = ESPEAK_SECONDS_AT_175 * 175 / rate_wpm
-    return min(MAX_SCALE, max(MIN_SCALE, (wanted - intercept) / slope))
+    for (low_scale, low), (high_scale, high) in itertools.pairwise(pace):
+        if low <= wanted <= high and high > low:
+            return low_scale + (wanted - low) / (high - low) * (high_scale - low_scale)
+    return pace[0][0] if wanted < pace[0][1] else pace[-1][0]
 
 
 class Engine:
@@ -243,6 +251,12 @@ class Engine:
         self._loaded = _load(self._model, config)
         self.sample_rate = self._loaded.sample_rate
         self.rate = settings.rate
+        fastest = int(ESPEAK_SECONDS_AT_175 * 175 / self._loaded.pace[0][1])
+        if settings.rate > fastest:
+            raise SettingError(
+                f"--rate {settings.rate} is faster than the Piper voice {self.voice} can "
+                f"speak: give at most {fastest} words per minute"
+            )
         self.length_scale = length_scale(self._loaded.pace, settings.rate)
 
     def fingerprint(self) -> str:
