@@ -95,8 +95,11 @@ OTHERS = [
 REPEATED = "The keeper climbed the spiral stair and lit the great lamp once more."
 
 
-@pytest.mark.parametrize("engine", list(ENGINES))
-@pytest.mark.parametrize("rate", [175, 240])
+@pytest.mark.parametrize(
+    ("engine", "rate"),
+    # Piper's timing is deterministic here (no duration noise): one rate shows it.
+    [(e, r) for e in ENGINES for r in (175, 240) if (e, r) != ("piper", 240)],
+)
 def test_the_first_clip_sounds_like_the_hundredth(
     tools: None, tmp_path: Path, engine: str, rate: int
 ) -> None:
@@ -192,7 +195,7 @@ def _generated(folder: Path, minutes: int) -> Path:
 
 # Long enough to average over many sentences; Piper synthesizes about 30x faster
 # than real time here, so it gets a shorter script than the eSpeak engines.
-LONG_MINUTES = {"pyttsx3": 20, "espeak": 20, "piper": 4}
+LONG_MINUTES = {"pyttsx3": 20, "espeak": 20, "piper": 3}
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))

@@ -226,3 +226,17 @@ def test_without_piper_installed_the_error_says_how_to_install_it(tmp_path: Path
     assert done.returncode == ExitCode.MISSING_TOOL, done.stderr
     assert "pip install 'narrator[piper]'" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_lexicon_entry_in_ipa_is_what_piper_says(tools: None, tmp_path: Path) -> None:
+    """Piper reads [[IPA]]; eSpeak mnemonics are for the espeak engine and ignored here."""
+    script = tmp_path / "name.txt"
+    script.write_text("The village of Qaryatayn fell in the spring.\n", encoding="utf-8")
+    lexicon = Lexicon((Entry("Qaryatayn", phonemes="k'arjat'ajn", ipa="kˈɑːɹjɐtˌaɪn"),))
+    result = render(
+        script, RenderSettings(out_dir=tmp_path, voice=VoiceSettings("piper"), lexicon=lexicon)
+    )
+    sentence = result.paragraphs[0].sentences[0]
+    assert "[[kˈɑːɹjɐtˌaɪn]]" in sentence.spoken
+    assert "k'arjat'ajn" not in sentence.spoken
+    assert "Qaryatayn" in result.subtitles.read_text(encoding="utf-8")

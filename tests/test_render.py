@@ -24,7 +24,7 @@ def ffprobe_duration(path: Path) -> float:
     return float(out.stdout.strip())
 
 
-@pytest.mark.parametrize("engine", ["espeak", "pyttsx3"])
+@pytest.mark.parametrize("engine", ["espeak", "pyttsx3", "piper"])
 @pytest.mark.parametrize("which", ["sample", "seed"])
 def test_render_writes_three_consistent_files(
     rendered: Renderer, seed: Path, engine: str, which: str
@@ -132,7 +132,7 @@ def test_manifest_sample_rate_is_the_files(rendered: Renderer, audio_format: str
 
 def test_cues_respect_readability_limits(rendered: Renderer, seed: Path) -> None:
     for script in (SAMPLE, seed):
-        for engine in ("espeak", "pyttsx3"):
+        for engine in ("espeak", "pyttsx3", "piper"):
             result = rendered(script, engine)
             rate = result.sample_rate
             cues = result.cues

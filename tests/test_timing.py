@@ -64,6 +64,27 @@ def check_onsets(result: RenderResult) -> int:
     return checked
 
 
+def check_speech_is_subtitled(result: RenderResult) -> None:
+    """No speech is heard while no cue is on screen (5 ms windows, the guard aside)."""
+    pcm, rate = read_pcm(result.audio)
+    step = rate * WINDOW_MS // 1000
+    shown = sorted((c.start, c.end) for c in result.cues)
+    k = 0
+    for window, is_loud in enumerate(loud_windows(pcm, rate)):
+        if not is_loud:
+            continue
+        start = window * step
+        while k < len(shown) and shown[k][1] <= start:
+            k += 1
+        # A window that touches a cue counts: cues start within the onset tolerance.
+        near = [
+            c
+            for c in shown[max(0, k - 1) : k + 2]
+            if c[0] - TOLERANCE_MS * rate // 1000 <= start + step and start < c[1]
+        ]
+        assert near, f"speech at {start * 1000 / rate:.0f} ms with no cue on screen"
+
+
 def _inside_speech_cue(onset_ms: float, result: RenderResult, rate: int) -> bool:
     """An onset after a short pause inside one cue's own speech (a comma) needs no cue."""
     for paragraph in result.paragraphs:
@@ -82,6 +103,7 @@ def test_cues_after_pauses_start_at_speech_onsets(
     rendered: Renderer, seed: Path, engine: str, which: str
 ) -> None:
     result = rendered(SAMPLE if which == "sample" else seed, engine)
+    check_speech_is_subtitled(result)
     sentences = sum(len(p.sentences) for p in result.paragraphs)
     # At least every sentence start follows a pause, so at least that many cues are checked.
     assert check_onsets(result) >= sentences
@@ -97,4 +119,9 @@ def test_no_drift_over_a_long_script(rendered: Renderer, tmp_path: Path, engine:
     script = tmp_path / "long.txt"
     script.write_text(text, encoding="utf-8")
     result = rendered(script, engine)
+    check_speech_is_subtitled(result)
     assert check_onsets(result) >= 80
+    # The cue texts join back to what was written.
+    for paragraph in result.paragraphs:
+        for sentence in paragraph.sentences:
+            assert " ".join(c.text for c in sentence.cues) == " ".join(sentence.text.split())
