@@ -148,6 +148,8 @@ CASES = [
          args=("--rate", "fast"), process=True),
     Case("unknown option", NARRATION.encode(), ExitCode.USAGE, "no such option '--rat'",
          args=("--rat", "150"), process=True),
+    Case("rate faster than the Piper voice can speak", NARRATION.encode(), ExitCode.BAD_SETTING,
+         "faster than the Piper voice", args=("--engine", "piper", "--rate", "450")),
     Case("unknown engine", NARRATION.encode(), ExitCode.BAD_SETTING, "unknown engine",
          args=("--engine", "festival")),
     Case("unknown format", NARRATION.encode(), ExitCode.BAD_SETTING, "unknown format",
