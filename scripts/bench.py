@@ -1,8 +1,9 @@
 """Benchmark narrator: render speed, peak memory and start-up time against baselines.
 
 Generates deterministic narration-like scripts, renders them with each engine via the
-``narrator`` CLI and compares with the raw ``espeak-ng`` binary, a short script and a bare
-``import typer``. Prints a report; it asserts nothing about timings.
+``narrator`` CLI (``python -m narrator``, imported from this checkout) and compares with
+the raw ``espeak-ng`` binary, the bare piper Python API speaking the same sentences, a
+short script and a bare ``import typer``. Prints a report; it asserts nothing about timings.
 
 Run from the repository root::
 
@@ -222,10 +223,12 @@ class CommandFailed(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """Wall time and peak resident memory of one finished command."""
+    """Wall time, peak resident memory and CPU time of one finished command."""
 
     wall: float
     max_rss_kib: int
+    #: User plus system seconds, of the process and the children it reaped.
+    cpu: float = 0.0
 
 
 def run_measured(command: Sequence[str], log: Path) -> Run:
@@ -240,7 +243,7 @@ def run_measured(command: Sequence[str], log: Path) -> Run:
     if process.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
         raise CommandFailed(command, process.returncode, tail)
-    return Run(wall, usage.ru_maxrss)
+    return Run(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def run_quiet(command: Sequence[str]) -> float:
@@ -448,6 +451,9 @@ def startup_line(help_median: float, import_median: float) -> str:
 # --- the piper engine against the bare piper Python API ------------------------------
 
 TARGET_PIPER_RATIO = 1.15
+# A short piper render takes over a minute, long enough for another job on the
+# machine to come and go: the ratio is a median of alternating rounds.
+PIPER_ROUNDS = 3
 
 
 def piper_plan(script: Path, out: Path) -> None:
@@ -521,49 +527,72 @@ def spoken_by_narrator(result: Render, out_dir: Path) -> list[str]:
     return [s["spoken"] for p in data["paragraphs"] for s in p["sentences"]]
 
 
-def piper_api_lines(result: Render, out_dir: Path, folder: Path) -> list[str]:
-    """narrator's piper render (``result``, in ``out_dir``) against the bare piper API.
+def piper_api_lines(first: Render, out_dir: Path, folder: Path, rounds: int) -> list[str]:
+    """narrator's piper render (``first``, in ``out_dir``) against the bare piper API.
 
-    The API speaks the same sentences in its own process, once as narrator loads the
-    voice (with alignments: the honest cost of word timing is narrator's) and once
-    plainly (the baseline of the target).
+    The API speaks the same sentences in its own process, plainly (the baseline of
+    the target) and loaded as narrator loads it (with alignments: what word timing
+    costs inside piper). Each round runs narrator (``first`` is round 1's), plain,
+    aligned in turn; the lines give medians, so one disturbed run moves nothing.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    plan_file = folder / f"{result.script.noisy.stem}.plan.json"
+    plan_file = folder / f"{first.script.noisy.stem}.plan.json"
     command = [sys.executable, str(Path(__file__).resolve()), "--piper-plan"]
-    run_quiet([*command, str(result.script.noisy), str(plan_file)])
+    run_quiet([*command, str(first.script.noisy), str(plan_file)])
     planned = json.loads(plan_file.read_text(encoding="utf-8"))["sentences"]
-    progress(f"piper API, {len(planned)} sentences, plain")
-    bare = piper_api_run(plan_file, folder, alignments=False)
-    progress("piper API, with alignments")
-    aligned = piper_api_run(plan_file, folder, alignments=True)
-    name = f"piper engine, {result.script.minutes:g} min"
+    renders: list[Run] = [first.run]
+    bare: list[Run] = []
+    aligned: list[Run] = []
+    for number in range(1, rounds + 1):
+        if number > 1:
+            progress(f"narrator piper, {first.script.minutes:g} min, round {number} of {rounds}")
+            renders.append(render("piper", first.script, out_dir).run)
+        progress(f"piper API, {len(planned)} sentences, round {number} of {rounds}")
+        bare.append(piper_api_run(plan_file, folder, alignments=False))
+        aligned.append(piper_api_run(plan_file, folder, alignments=True))
+    ours, plain, patched = (
+        Run(
+            statistics.median(r.wall for r in runs),
+            max(r.max_rss_kib for r in runs),
+            statistics.median(r.cpu for r in runs),
+        )
+        for runs in (renders, bare, aligned)
+    )
+    name = f"piper engine, {first.script.minutes:g} min"
     lines = [
         line(
             name,
-            f"wall {result.run.wall:.1f} s",
-            f"piper API {bare.wall:.1f} s",
-            result.run.wall / bare.wall,
+            f"wall {ours.wall:.1f} s",
+            f"piper API {plain.wall:.1f} s",
+            ours.wall / plain.wall,
             TARGET_PIPER_RATIO,
         ),
         line(
             name,
-            f"wall {result.run.wall:.1f} s",
-            f"piper API+alignments {aligned.wall:.1f} s",
-            result.run.wall / aligned.wall,
+            f"cpu {ours.cpu:.1f} s",
+            f"piper API {plain.cpu:.1f} s",
+            ours.cpu / plain.cpu,
             None,
         ),
         line(
-            f"piper API+alignments, {result.script.minutes:g} min",
-            f"wall {aligned.wall:.1f} s",
-            f"piper API {bare.wall:.1f} s",
-            aligned.wall / bare.wall,
+            name,
+            f"wall {ours.wall:.1f} s",
+            f"piper API+alignments {patched.wall:.1f} s",
+            ours.wall / patched.wall,
             None,
         ),
-        f"{'piper API, peak RSS*':<30} plain {mib(bare.max_rss_kib)}, "
-        f"with alignments {mib(aligned.max_rss_kib)}  (info)",
+        line(
+            f"piper API+alignments, {first.script.minutes:g} min",
+            f"wall {patched.wall:.1f} s",
+            f"piper API {plain.wall:.1f} s",
+            patched.wall / plain.wall,
+            None,
+        ),
+        f"{'piper API, peak RSS*':<30} plain {mib(plain.max_rss_kib)}, "
+        f"with alignments {mib(patched.max_rss_kib)}  (info)",
+        f"{'':<30} (piper lines above: medians of {rounds} rounds; cpu: user+system seconds)",
     ]
-    spoken = spoken_by_narrator(result, out_dir)
+    spoken = spoken_by_narrator(first, out_dir)
     if spoken != planned:
         differing = sum(a != b for a, b in zip(spoken, planned, strict=False))
         lines.append(
@@ -598,6 +627,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="quick run: compare wall time on the short script, skip the memory ratio",
     )
     parser.add_argument("--startup-runs", type=int, default=STARTUP_RUNS, help="runs per command")
+    parser.add_argument(
+        "--piper-rounds",
+        type=int,
+        default=PIPER_ROUNDS,
+        help="rounds of narrator, piper API, piper API+alignments on the short script",
+    )
     internal = parser.add_argument_group("internal, run by the bench in a child process")
     internal.add_argument(
         "--piper-plan",
@@ -660,7 +695,11 @@ def short_line(result: Render) -> str:
 
 
 def measure_engine(
-    engine: str, scripts: tuple[ScriptFiles, ScriptFiles | None], baseline: Run, folder: Path
+    engine: str,
+    scripts: tuple[ScriptFiles, ScriptFiles | None],
+    baseline: Run,
+    folder: Path,
+    piper_rounds: int = 1,
 ) -> list[str]:
     """Render the short and the long script with ``engine``; its report lines.
 
@@ -672,7 +711,9 @@ def measure_engine(
     lines = [short_line(short_render)]
     try:
         if engine == "piper":
-            lines += piper_api_lines(short_render, folder / engine, folder / "piper-api")
+            lines += piper_api_lines(
+                short_render, folder / engine, folder / "piper-api", piper_rounds
+            )
         if long is None:
             return [*lines, *wall_lines(short_render, baseline)]
         progress(f"narrator {engine}, {long.minutes:g} min")
@@ -696,7 +737,9 @@ def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
     progress(f"espeak-ng binary: {baseline.wall:.1f} s, peak {mib(baseline.max_rss_kib)}")
     for engine in engines:
         try:
-            report.lines += measure_engine(engine, (short, long), baseline, folder)
+            report.lines += measure_engine(
+                engine, (short, long), baseline, folder, args.piper_rounds
+            )
         except CommandFailed as failure:
             report.failures.append(failure)
             report.lines += failure.partial
@@ -715,10 +758,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     use_this_checkout()
     if args.piper_plan is not None:
-        piper_plan(*args.piper_plan)
+        script, plan_file = args.piper_plan
+        piper_plan(script, plan_file)
         return 0
     if args.piper_baseline is not None:
-        piper_baseline(*args.piper_baseline, alignments=args.alignments)
+        plan_file, wav = args.piper_baseline
+        piper_baseline(plan_file, wav, args.alignments)
         return 0
     report = Report()
     with work_folder(args.keep) as folder:
