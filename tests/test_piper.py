@@ -167,9 +167,7 @@ def test_a_voice_given_by_path_is_used(tools: None, tmp_path: Path) -> None:
         (lambda d: _broken(d), "broken.onnx: cannot be loaded"),
     ],
 )
-def test_a_missing_or_broken_voice_is_one_line(
-    tmp_path: Path, make: object, said: str
-) -> None:
+def test_a_missing_or_broken_voice_is_one_line(tmp_path: Path, make: object, said: str) -> None:
     assert callable(make)
     path = make(tmp_path)
     out = tmp_path / "out"
@@ -220,7 +218,10 @@ def test_without_piper_installed_the_error_says_how_to_install_it(tmp_path: Path
         "main()\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
         cwd=ROOT,
     )
     assert done.returncode == ExitCode.MISSING_TOOL, done.stderr
@@ -240,3 +241,104 @@ def test_a_lexicon_entry_in_ipa_is_what_piper_says(tools: None, tmp_path: Path) 
     assert "[[kˈɑːɹjɐtˌaɪn]]" in sentence.spoken
     assert "k'arjat'ajn" not in sentence.spoken
     assert "Qaryatayn" in result.subtitles.read_text(encoding="utf-8")
+
+
+def test_a_long_sentence_is_cut_into_pieces_at_clauses() -> None:
+    from narrator.engines.piper import MAX_WORDS, pieces
+
+    text = " ".join(f"w{i}" + ("," if i % 25 == 24 else "") for i in range(130)) + "."
+    cut = pieces(text)
+    assert len(cut) == 3
+    assert all(len(piece.split()) <= MAX_WORDS for _, piece in cut)
+    assert all(piece.endswith(",") for _, piece in cut[:-1])  # after a clause
+    assert " ".join(piece for _, piece in cut) == text
+    assert all(text[offset:].startswith(piece) for offset, piece in cut)
+    assert pieces("A short one.") == [(0, "A short one.")]
+
+
+def test_an_ipa_phrase_is_one_word_for_the_alignment(phonemize: object) -> None:
+    from narrator.engines.piper import WORD
+
+    spoken = "they held [[dˈɛɹ ɛzˈɔːɹ]], the city"
+    words = [m.group() for m in WORD.finditer(spoken)]
+    assert words == ["they", "held", "[[dˈɛɹ ɛzˈɔːɹ]],", "the", "city"]
+    assert callable(phonemize)
+    starts = word_starts(
+        [phonemize(w) for w in words], phoneme_starts([(p, 1) for p in phonemize(spoken)])
+    )
+    assert at(phonemize, spoken, starts[2]).startswith("dɛɹɛzɔɹ")
+    assert at(phonemize, spoken, starts[3]).startswith("ðə")
+
+
+def test_a_very_long_sentence_is_spoken_whole_with_every_cue_timed(
+    tools: None, tmp_path: Path
+) -> None:
+    words = " ".join(
+        f"the column passed the {n}th milestone, and the dust rose behind the trucks"
+        for n in range(1, 15)
+    )
+    script = tmp_path / "long.txt"
+    script.write_text(words.capitalize() + ".\n", encoding="utf-8")
+    result = render(script, RenderSettings(out_dir=tmp_path, voice=VoiceSettings("piper")))
+    sentence = result.paragraphs[0].sentences[0]
+    assert len(sentence.cues) > 10
+    starts = [c.start for c in sentence.cues]
+    assert starts == sorted(set(starts))
+    assert " ".join(c.text for c in sentence.cues) == sentence.text
+
+
+def test_a_sentence_that_would_clip_is_turned_down_alone(
+    tools: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import audioop
+
+    from narrator.engines import piper
+
+    engine = open_engine(VoiceSettings("piper"))
+    quiet = engine.synthesize("And then, quietly, the city slept.")
+    monkeypatch.setattr(piper, "GAIN", 4.0)  # every sentence would clip at this gain
+    loud = engine.synthesize("And then, quietly, the city slept.")
+    assert audioop.max(loud.pcm, 2) == pytest.approx(piper.PEAK * 32767, abs=2)
+    assert audioop.max(quiet.pcm, 2) < piper.PEAK * 32767
+
+
+def test_a_corrupt_pace_cache_is_replaced_not_fatal(
+    tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.engines import piper
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = piper._pace_file()
+    assert cache is not None and cache.is_relative_to(tmp_path)
+    _, model, config = resolve(None)
+    pace = tuple((scale, 10.0 * scale) for scale in piper.PACE_SCALES)
+    for garbage in ("[1, 2]", '{"a": ', "7", ""):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(garbage, encoding="utf-8")
+        assert piper._cached_pace(model, config) is None
+        piper._cache_pace(model, config, pace)
+        assert piper._cached_pace(model, config) == pace
+    assert [p.name for p in cache.parent.iterdir()] == [cache.name]
+
+
+def test_a_voice_that_fails_to_speak_is_named_when_it_loads(tmp_path: Path) -> None:
+    import json
+
+    _, model, config = resolve(None)
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["espeak"]["voice"] = "xx-nonexistent"
+    (tmp_path / "odd.onnx").symlink_to(model)
+    (tmp_path / "odd.onnx.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SettingError, match=r"Piper voice .*odd\.onnx: cannot be loaded"):
+        open_engine(VoiceSettings("piper", str(tmp_path / "odd.onnx")))
+
+
+def test_a_voice_folder_name_given_with_its_extension_is_found(
+    tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, model, config = resolve(None)
+    (tmp_path / "mine.onnx").symlink_to(model)
+    (tmp_path / "mine.onnx.json").symlink_to(config)
+    monkeypatch.setenv(VOICES_ENV, str(tmp_path))
+    monkeypatch.chdir(tmp_path.parent)
+    assert resolve("mine.onnx")[1] == tmp_path / "mine.onnx"

