@@ -18,7 +18,8 @@ _PAUSE = re.compile(r"[,;:()—–]|\s-\s")
 class Pace:
     """Seconds of speech at REFERENCE_WPM, per letter, per digit, per pause mark, per sentence.
 
-    Digits count apart because "1,250" is spoken as five words; the coefficients
+    It weighs the spoken form (numbers already in words), where digits are rare
+    ("10km"); a weight the calibration texts cannot measure is 0. The coefficients
     come from ``scripts/calibrate_pace.py``, a least-squares fit over rendered sentences.
     """
 

@@ -460,8 +460,7 @@ def piper_plan(script: Path, out: Path) -> None:
     """Write what narrator's piper engine is given for ``script``, as JSON; run in a child.
 
     The length scale narrator uses at the default rate, and the spoken form of every
-    sentence in narrator's order. Opening the engine also fills narrator's cache of
-    the voice's measured pace, so the timed render below does not measure it.
+    sentence in narrator's order.
     """
     import narrator
     from narrator.engines import VoiceSettings
@@ -706,6 +705,10 @@ def measure_engine(
     Raises CommandFailed with the lines measured so far in ``partial``.
     """
     short, long = scripts
+    if engine == "piper":
+        # Opening the engine measures the voice's pace once per user (then cached):
+        # done here, untimed, so that no timed render includes it.
+        run_quiet([sys.executable, "-m", "narrator", "voices", "--engine", "piper"])
     progress(f"narrator {engine}, {short.minutes:g} min")
     short_render = render(engine, short, folder / engine)
     lines = [short_line(short_render)]

@@ -2,7 +2,8 @@
 
 Renders calibration texts (the bundled sample, the shared seed script and a
 generated 10-minute narration) at the reference rate with every engine, reads
-each sentence's measured duration from the manifest, and fits the Pace weights
+each sentence's measured duration and the text its engine was given (its spoken
+form) from the manifest, and fits the Pace weights
 by least squares. The test scripts that check the estimate use other texts.
 
 Usage: .venv/bin/python scripts/calibrate_pace.py
@@ -27,7 +28,20 @@ CALIBRATION_SEED = 3  # not the benchmark's or the tests' seed
 
 
 def solve(rows: list[tuple[int, ...]], targets: list[float]) -> list[float]:
-    """Least squares by the normal equations and Gaussian elimination (4 unknowns)."""
+    """Least squares by the normal equations and Gaussian elimination (4 unknowns).
+
+    A feature no row has (digits, once the spoken form says numbers in words) gets
+    weight 0.
+    """
+    used = [i for i in range(len(rows[0])) if any(row[i] for row in rows)]
+    weights = _solve([tuple(row[i] for i in used) for row in rows], targets)
+    full = [0.0] * len(rows[0])
+    for i, weight in zip(used, weights, strict=True):
+        full[i] = weight
+    return full
+
+
+def _solve(rows: list[tuple[int, ...]], targets: list[float]) -> list[float]:
     n = len(rows[0])
     a = [[sum(r[i] * r[j] for r in rows) for j in range(n)] for i in range(n)]
     b = [sum(r[i] * t for r, t in zip(rows, targets, strict=True)) for i in range(n)]
@@ -45,7 +59,7 @@ def solve(rows: list[tuple[int, ...]], targets: list[float]) -> list[float]:
 def sentences(manifest: Path) -> list[tuple[str, float]]:
     data = json.loads(manifest.read_text(encoding="utf-8"))
     return [
-        (s["text"], s["end"] - s["start"]) for p in data["paragraphs"] for s in p["sentences"]
+        (s["spoken"], s["end"] - s["start"]) for p in data["paragraphs"] for s in p["sentences"]
     ]
 
 

@@ -34,17 +34,17 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {
     "pyttsx3": EngineInfo(
         "narrator.engines.pyttsx3_engine",
-        Pace(letter=0.0622, digit=0.2887, pause=0.233, sentence=0.1616),
+        Pace(letter=0.0637, digit=0.0, pause=0.138, sentence=-0.132),
     ),
     "espeak": EngineInfo(
         "narrator.engines.espeak",
-        Pace(letter=0.06, digit=0.2872, pause=0.2963, sentence=0.1618),
+        Pace(letter=0.0616, digit=0.0, pause=0.2094, sentence=-0.1137),
         default_voice="gmw/en-US",
         phonemes=PhonemeAlphabet.ESPEAK,
     ),
     "piper": EngineInfo(
         "narrator.engines.piper",
-        Pace(letter=0.0643, digit=0.2761, pause=0.3616, sentence=0.0518),
+        Pace(letter=0.0653, digit=0.0, pause=0.2774, sentence=-0.2354),
         default_voice="en_US-joe-medium",
         phonemes=PhonemeAlphabet.IPA,
     ),
