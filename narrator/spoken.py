@@ -64,9 +64,20 @@ _NOT_PLURAL = frozenset(
 )
 _NEXT_WORD = re.compile(r"\s+([a-z][a-z'’]*)")
 _CAPITALISED_NEXT = re.compile(r"\s+[A-Z]")
-_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w'’-]*\s+$")
-# What may follow a sentence's last full stop: closing quotes and brackets.
-_SENTENCE_END = re.compile(r"[\"'’”)\]]*\s*$")
+_CAPITALISED_BEFORE = re.compile(r"(?P<word>[A-Z][\w'’-]*)\s+$")
+# Capitalised words that begin sentences far more often than they follow a title or a
+# street: after "Baker St." or "the Dr." they mean the full stop ended a sentence.
+_OPENERS = frozenset(
+    "The A An He She It They We I You Then Later But And So Yet Or In On At By For From To "
+    "With After Before When While As If This That These Those There Here His Her Its Their "
+    "Our My Your Some All Now Soon Next Finally However Meanwhile Still Once Every What Why "
+    "How Where".split()
+)
+# What may follow a sentence's last full stop: closing quotes and brackets, then the end of
+# the text or an opener ("A." is an initial, not an opener).
+_SENTENCE_END = re.compile(
+    r"[\"'’”)\]]*(?:\s*$|\s+(?:" + "|".join(sorted(_OPENERS)) + r")\b(?!\.))"
+)
 
 
 def _counts_something(text: str, end: int) -> bool:
@@ -163,13 +174,33 @@ def _number(m: re.Match[str]) -> str | None:
     return cardinal(m[0])
 
 
+def _ends_sentence(m: re.Match[str]) -> bool:
+    """Whether the full stop ending ``m`` also ends a sentence ("Baker St. The house")."""
+    return m[0].endswith(".") and _SENTENCE_END.match(m.string, m.end()) is not None
+
+
+def _before_a_name(m: re.Match[str]) -> bool:
+    """Whether a capitalised word follows that is not a sentence's opener ("Dr. Watson")."""
+    return _CAPITALISED_NEXT.match(m.string, m.end()) is not None and not _ends_sentence(m)
+
+
+def _title(m: re.Match[str]) -> str | None:
+    return _TITLES[m["short"] or m["long"]] if _before_a_name(m) else None
+
+
 def _saint_or_street(m: re.Match[str]) -> str | None:
-    # Before a name: a title ("St. Paul's", "Dr. Watson"); after one: a street ("Baker St.").
+    # After a name: a street ("Baker St."), even before another name; before a name that
+    # is not an opener: a title ("St. Paul's", "Dr. Watson"); "the Dr. Later…": the doctor.
     title, street = {"St": ("Saint", "Street"), "Dr": ("Doctor", "Drive")}[m["word"]]
-    if _CAPITALISED_NEXT.match(m.string, m.end()):
+    before = _CAPITALISED_BEFORE.search(m.string, 0, m.start())
+    if before is not None and before["word"] not in _OPENERS:
+        # A capitalised word after a street's full stop begins the next sentence.
+        next_sentence = m[0].endswith(".") and _CAPITALISED_NEXT.match(m.string, m.end())
+        return street + ("." if next_sentence and not _ends_sentence(m) else "")
+    if _before_a_name(m):
         return title
-    if _CAPITALISED_BEFORE.search(m.string, 0, m.start()):
-        return street
+    if m["word"] == "Dr" and _ends_sentence(m) and _CAPITALISED_NEXT.match(m.string, m.end()):
+        return title
     return None
 
 
@@ -188,11 +219,14 @@ class Rule:
     examples: tuple[tuple[str, str], ...]
     #: Look-alikes this row must leave alone, checked by the tests.
     leaves: tuple[str, ...] = ()
+    #: Whether a full stop ending a match may also end the sentence: then it is said too.
+    may_end_sentence: bool = True
 
 
 def _rule(name: str, pattern: str, say: Callable[[re.Match[str]], str | None],
-          examples: dict[str, str], leaves: tuple[str, ...] = ()) -> Rule:  # fmt: skip
-    return Rule(name, re.compile(pattern), say, tuple(examples.items()), leaves)
+          examples: dict[str, str], leaves: tuple[str, ...] = (),
+          may_end_sentence: bool = True) -> Rule:  # fmt: skip
+    return Rule(name, re.compile(pattern), say, tuple(examples.items()), leaves, may_end_sentence)
 
 
 _TITLES = {
@@ -200,7 +234,7 @@ _TITLES = {
     "Capt": "Captain", "Lt": "Lieutenant", "Col": "Colonel", "Sgt": "Sergeant",
     "Sen": "Senator", "Rep": "Representative", "Gov": "Governor", "Rev": "Reverend",
 }  # fmt: skip
-_LATIN = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus",
+_LATIN = {"e.g.": "for example", "i.e.": "that is", "vs.": "versus",
           "vs": "versus", "approx.": "approximately", "ca.": "circa", "c.": "circa"}  # fmt: skip
 
 # The table, in priority order: where two rules match at the same place, the first wins.
@@ -312,13 +346,13 @@ RULES: tuple[Rule, ...] = (
         "title",
         r"(?<![\w.])(?:(?P<short>Mr|Mrs|Ms)\.?|(?P<long>" + "|".join(_TITLES) + r")\.)"
         r"(?=\s+[A-Z])",
-        lambda m: _TITLES[m["short"] or m["long"]],
+        _title,
         {"Mr. Smith": "Mister Smith", "Mrs Jones": "Missus Jones", "Gen. Patton": "General Patton",
          "Prof. Li": "Professor Li", "Capt. Hook": "Captain Hook", "Lt. Dan": "Lieutenant Dan",
          "Col. Mustard": "Colonel Mustard", "Sgt. Pepper": "Sergeant Pepper",
          "Sen. Warren": "Senator Warren", "Rep. Lewis": "Representative Lewis",
          "Gov. Brown": "Governor Brown", "Rev. King": "Reverend King"},
-        ("Gen Z", "Mrs.", "a sales rep. Then", "Mr. and Mrs.", "Mrsomething"),
+        ("Gen Z", "Mrs.", "a sales rep. Then", "Mr. and Mrs.", "Mrsomething", "the Gen. Then"),
     ),
     _rule(
         "Saint or Street, Doctor or Drive",
@@ -326,18 +360,31 @@ RULES: tuple[Rule, ...] = (
         _saint_or_street,
         {"St. Petersburg": "Saint Petersburg", "St Mary's": "Saint Mary's",
          "Baker St. again": "Baker Street again", "Dr. Watson": "Doctor Watson",
-         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who"},
-        ("the St was", "Drake", "st. mary", "Dr.", "STOP"),
+         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who",
+         "Baker St. The house": "Baker Street. The house",
+         "the Dr. Later I": "the Doctor. Later I",
+         "Paul St. Dr. Jones": "Paul Street. Doctor Jones",
+         "Then Dr Jones": "Then Doctor Jones"},
+        ("the St was", "Drake", "st. mary", "Dr.", "STOP", "the St. Then"),
+    ),
+    _rule(
+        "et cetera",
+        r"(?<![\w.])etc\.",
+        lambda m: "et cetera",
+        {"and so on etc.": "and so on et cetera.", "beans etc. They": "beans et cetera. They",
+         "etc. and": "et cetera and"},
+        ("etc", "etch."),
     ),
     _rule(
         "Latin and other abbreviations",
-        r"(?<![\w.])(?:e\.g\.|i\.e\.|etc\.|vs\b\.?|approx\.|ca\.(?=\s?\d)|c\.(?=\s?\d))",
+        r"(?<![\w.])(?:e\.g\.|i\.e\.|vs\b\.?|approx\.|ca\.(?=\s?\d)|c\.(?=\s?\d))",
         lambda m: _LATIN[m[0]],
-        {"e.g. rice": "for example rice", "i.e. none": "that is none", "and so on etc.":
-         "and so on et cetera.", "Ali vs. Frazier": "Ali versus Frazier",
-         "approx. 5": "approximately five", "ca. 1500": "circa fifteen hundred",
-         "c. 1500": "circa fifteen hundred"},
-        ("ca. then", "vsx", "Africa.", "etc"),
+        {"e.g. rice": "for example rice", "i.e. none": "that is none",
+         "Ali vs. Frazier": "Ali versus Frazier", "vs. The Who": "versus The Who",
+         "e.g. This": "for example This", "approx. 5": "approximately five",
+         "ca. 1500": "circa fifteen hundred", "c. 1500": "circa fifteen hundred"},
+        ("ca. then", "vsx", "Africa.", "etc."),
+        may_end_sentence=False,  # they introduce what follows
     ),
 )
 
@@ -357,7 +404,7 @@ def replacements(text: str, taken: list[Replacement] | None = None) -> list[Repl
             said = rule.say(match)
             if said is None:
                 continue
-            if match[0].endswith(".") and _SENTENCE_END.match(text, match.end()):
+            if rule.may_end_sentence and _ends_sentence(match) and not said.endswith("."):
                 said += "."  # the abbreviation's full stop also ended the sentence
             # "US$5": the words must not run into the letters around them.
             if match.start() and text[match.start() - 1].isalnum():

@@ -58,6 +58,25 @@ def test_look_alikes_are_said_as_written(text: str) -> None:
     assert spoken_form(text).spoken == text
 
 
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("He lived on Baker St. The house.", "He lived on Baker Street. The house."),
+        ("I saw the Dr. Later I went home.", "I saw the Doctor. Later I went home."),
+        ("St. Paul St. Dr. Jones lives", "Saint Paul Street. Doctor Jones lives"),
+        ("Then Dr. Jones came.", "Then Doctor Jones came."),
+        ("The St. Lawrence froze.", "The Saint Lawrence froze."),
+        ("We met at 6 p.m. Then we ate.", "We met at six PM. Then we ate."),
+        ("Rice, beans etc. They keep.", "Rice, beans et cetera. They keep."),
+        ("Ali vs. The Beatles, e.g. This one.", "Ali versus The Beatles, for example This one."),
+        ("I met the Gen. Then I left.", "I met the Gen. Then I left."),
+        ("Dr. A. Smith", "Doctor A. Smith"),
+    ],
+)
+def test_a_full_stop_that_ends_a_sentence_is_kept(written: str, said: str) -> None:
+    assert spoken_form(written).spoken == said
+
+
 def test_a_sentence_of_everything() -> None:
     text = (
         "On 6 May 1984 at 6 p.m., Dr. Watson paid £240,000, approx. 45% of the $1.5 million "
