@@ -97,7 +97,15 @@ def _year_like(written: str) -> bool:
 
 _MONEY = {"£": ("pound", "pounds", "penny", "pence"), "$": ("dollar", "dollars", "cent", "cents"),
           "€": ("euro", "euros", "cent", "cents")}  # fmt: skip
-_SCALE = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "tn": "trillion"}
+_SCALE = {"k": "thousand", "m": "million", "mn": "million", "b": "billion", "bn": "billion",
+          "tn": "trillion"}  # fmt: skip
+# "$20/hr": twenty dollars an hour.
+_PER = {"month": "a month", "mo": "a month", "year": "a year", "yr": "a year", "hour": "an hour",
+        "hr": "an hour", "day": "a day", "night": "a night", "week": "a week", "wk": "a week",
+        "minute": "a minute", "min": "a minute", "head": "a head", "person": "a person",
+        "kg": "a kilo", "lb": "a pound", "litre": "a litre", "liter": "a liter",
+        "gallon": "a gallon", "mile": "a mile", "km": "a kilometre", "share": "a share",
+        "seat": "a seat", "ticket": "a ticket", "unit": "a unit", "user": "a user"}  # fmt: skip
 # A whole number as written, thousands separated by commas or not. Up to 15 digits: past
 # that no narrator reads it out (and num2words overflows), so the engine gets the digits.
 WHOLE = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})"
@@ -108,21 +116,53 @@ _ALONE_BEFORE = r"(?<![\w.,:/\-–])"
 _ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d)"
 
 
-def _money(m: re.Match[str]) -> str:
+def _amount(end: str = "") -> str:
+    """An amount of money after its sign: '5.99', '3bn', '10K', '1.5 million'."""
+    return (
+        rf"(?P<amount{end}>{NUMBER})(?:(?P<scale{end}>(?i:bn|mn|tn|[kmb]))"
+        rf"|\s(?P<words{end}>thousand|million|billion|trillion))?"
+    )
+
+
+def _scale(m: re.Match[str], end: str = "") -> str | None:
+    return m[f"words{end}"] or _SCALE.get((m[f"scale{end}"] or "").lower())
+
+
+def _has_cents(amount: str) -> bool:
+    # "$1.5" is one point five dollars; "$5.99" has cents.
+    return len(amount.partition(".")[2]) == 2
+
+
+def _sum(m: re.Match[str], end: str = "") -> str:
+    """One amount with its currency: 'five dollars and ninety-nine cents'."""
     one, many, cent, cents = _MONEY[m["sign"]]
-    amount = m["amount"]
-    scale = m["words"] or _SCALE.get((m["scale"] or "").lower())
+    amount, scale = m[f"amount{end}"], _scale(m, end)
     if scale:
         return f"{cardinal(amount)} {scale} {many}"
-    whole, _, minor = amount.replace(",", "").partition(".")
-    if len(minor) != 2:  # "$1.5" is one point five dollars; "$5.99" has cents
+    if not _has_cents(amount):
         return f"{cardinal(amount)} {one if amount == '1' else many}"
+    whole, _, minor = amount.replace(",", "").partition(".")
     parts = []
     if int(whole) or not int(minor):
         parts.append(f"{_words(int(whole))} {one if int(whole) == 1 else many}")
     if int(minor):
         parts.append(f"{_words(int(minor))} {cent if int(minor) == 1 else cents}")
     return " and ".join(parts)
+
+
+def _money(m: re.Match[str]) -> str:
+    if m["amount_high"] is None:
+        said = _sum(m)
+    elif _has_cents(m["amount"]) or _has_cents(m["amount_high"]):
+        said = f"{_sum(m)} to {_sum(m, '_high')}"
+    else:  # "$1m-$2m": one to two million dollars
+        low, high = _scale(m), _scale(m, "_high")
+        said = cardinal(m["amount"]) + (f" {low}" if low and low != high else "")
+        said += f" to {cardinal(m['amount_high'])}" + (f" {high}" if high else "")
+        said += f" {_MONEY[m['sign']][1]}"
+    if m["minus"]:
+        said = "minus " + said
+    return said + (f" {_PER[m['per']]}" if m["per"] else "")
 
 
 def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
@@ -241,9 +281,9 @@ _LATIN = {"e.g.": "for example", "i.e.": "that is", "vs.": "versus",
 RULES: tuple[Rule, ...] = (
     _rule(
         "money",
-        rf"(?<![$£€])(?P<sign>[£$€])\s?(?P<amount>{NUMBER})"
-        r"(?:(?P<scale>bn|mn|m|k|tn)|\s(?P<words>thousand|million|billion|trillion))?"
-        rf"{_ALONE_AFTER}",
+        rf"(?:(?<![\w.,\-–−])(?P<minus>[-−]))?(?<![$£€])(?P<sign>[£$€])\s?{_amount()}"
+        rf"(?:(?:-|\s?–\s?)(?P=sign)?{_amount('_high')})?"
+        rf"(?:/(?P<per>{'|'.join(_PER)}))?{_ALONE_AFTER}",
         _money,
         {"£240,000": "two hundred and forty thousand pounds",
          "$1.5 million": "one point five million dollars", "€20": "twenty euros",
@@ -252,8 +292,18 @@ RULES: tuple[Rule, ...] = (
          "£0.50": "fifty pence", "£2.01": "two pounds and one penny",
          "$1.5": "one point five dollars",
          "€4m": "four million euros", "$1984": "one thousand nine hundred and eighty-four dollars",
-         "US$5": "US five dollars"},
-        ("US$", "$ sign", "£5bnx"),
+         "US$5": "US five dollars",
+         "£5-10": "five to ten pounds", "$5–10": "five to ten dollars",
+         "$5-$10": "five to ten dollars", "$1m-$2m": "one to two million dollars",
+         "$500k-$2m": "five hundred thousand to two million dollars",
+         "$4.99-$9.99": "four dollars and ninety-nine cents to nine dollars and ninety-nine cents",
+         "-$5": "minus five dollars", "−$5": "minus five dollars",
+         "-£3m": "minus three million pounds",
+         "$3.99/month": "three dollars and ninety-nine cents a month",
+         "$20/hr": "twenty dollars an hour", "£2/kg": "two pounds a kilo",
+         "$10K": "ten thousand dollars", "$2M": "two million dollars",
+         "£3BN": "three billion pounds"},
+        ("US$", "$ sign", "£5bnx", "$5/x", "$5/hrs"),
     ),
     _rule(
         "time (12-hour)",
