@@ -111,9 +111,10 @@ _PER = {"month": "a month", "mo": "a month", "year": "a year", "yr": "a year", "
 WHOLE = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})"
 # With an optional decimal part.
 NUMBER = rf"{WHOLE}(?:\.\d{{1,15}})?"
-# Not part of a longer number, word, version, date or ratio ("2.0.1", "A4", "9/11").
-_ALONE_BEFORE = r"(?<![\w.,:/\-–])"
-_ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d)"
+# Not part of a longer number, word, version, date, ratio or height ("2.0.1", "A4", "9/11",
+# "5'10\"": engines say "five ten" for the last).
+_ALONE_BEFORE = r"(?<![\w.,:/\-–])(?<!\d['’′])"
+_ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d|['’′]\d)"
 
 
 def _amount(end: str = "") -> str:
@@ -190,16 +191,47 @@ def _twenty_four_hour(m: re.Match[str]) -> str:
     return _clock(hour, minutes, True)
 
 
+_SCORE_BEFORE = re.compile(
+    r"\b(?:won|lost|drew|beat|beaten|tied|led|trailed|leading|trailing)\s+(?:by\s+)?$", re.I
+)
+
+
 def _range(m: re.Match[str]) -> str | None:
     low, high, percent = m["low"], m["high"], m["percent"]
-    if m["dash"] == "-" and float(low.replace(",", "")) >= float(high.replace(",", "")):
-        return None  # a score ("won 3-2"), not a range
+    hyphen = m["dash"] == "-"
+    descending = float(low.replace(",", "")) >= float(high.replace(",", ""))
     if not percent and _year_like(low) and not _counts_something(m.string, m.end()):
-        if _year_like(high):
+        if _year_like(high) and not (hyphen and descending):
             return f"{year(int(low))} to {year(int(high))}"
-        if len(high) == 2 and int(high) >= 10:  # "1939–45"
+        if len(high) == 2 and int(high) > int(low[2:]):  # "1939–45", "2024-25"
             return f"{year(int(low))} to {_words(int(high))}"
+    if hyphen and (descending or _SCORE_BEFORE.search(m.string, 0, m.start())):
+        # A score ("won 3-2", "102-99"), said as a sports narrator does: "three two".
+        if (low + high).isdigit() and len(low) <= 3 and len(high) <= 3:
+            return f"{cardinal(low)} {cardinal(high)}"
+        return None
     return f"{cardinal(low)} to {cardinal(high)}" + (" percent" if percent else "")
+
+
+_DIGITS = "oh one two three four five six seven eight nine".split()
+
+
+def _phone(m: re.Match[str]) -> str | None:
+    written = m[0]
+    groups = re.findall(r"\d+", written)
+    digits = sum(map(len, groups))
+    if not 7 <= digits <= 15:
+        return None
+    international = written.startswith("+")
+    area_code = "(" in written and len(groups) >= 3  # "(555) 123-4567"
+    local = re.fullmatch(r"[2-9]\d\d[-.]\d{4}|\d{3}([-. ])\d{3}\1\d{4}", written) is not None
+    trunk = groups[0].startswith("0") and len(groups) >= 2 and digits >= 9  # "020 7946 0958"
+    if not (international or area_code or trunk or local):
+        return None
+    if local and _counts_something(m.string, m.end()):
+        return None  # "200-1000 troops"
+    said = ", ".join(" ".join(_DIGITS[int(d)] for d in group) for group in groups)
+    return "plus " + said if international else said
 
 
 def _year(m: re.Match[str]) -> str | None:
@@ -280,6 +312,18 @@ _LATIN = {"e.g.": "for example", "i.e.": "that is", "vs.": "versus",
 # The table, in priority order: where two rules match at the same place, the first wins.
 RULES: tuple[Rule, ...] = (
     _rule(
+        "phone number",
+        r"(?<![\w.,:/\-–+])\+?\(?\d{1,15}\)?(?:[ .-]\(?\d{2,5}\)?){0,4}(?![\w/:]|[.,\-–]\d)",
+        _phone,
+        {"+1 (555) 123-4567": "plus one, five five five, one two three, four five six seven",
+         "555-1234": "five five five, one two three four",
+         "555-123-4567": "five five five, one two three, four five six seven",
+         "020 7946 0958": "oh two oh, seven nine four six, oh nine five eight",
+         "+447700900123": "plus four four seven seven oh oh nine oh oh one two three"},
+        ("1984 2000", "2017-07-26", "200-1000 troops", "10 20 30", "007", "(1990) 2000",
+         "192.168.1.1", "1,234,567"),
+    ),
+    _rule(
         "money",
         rf"(?:(?<![\w.,\-–−])(?P<minus>[-−]))?(?<![$£€])(?P<sign>[£$€])\s?{_amount()}"
         rf"(?:(?:-|\s?–\s?)(?P=sign)?{_amount('_high')})?"
@@ -329,8 +373,12 @@ RULES: tuple[Rule, ...] = (
         _range,
         {"1914–1918": "nineteen fourteen to nineteen eighteen", "10-15 km": "ten to fifteen km",
          "1939–45": "nineteen thirty-nine to forty-five", "10–20%": "ten to twenty percent",
-         "1500-2000 troops": "one thousand five hundred to two thousand troops"},
-        ("won 3-2", "2017-07-26", "COVID-19"),
+         "1500-2000 troops": "one thousand five hundred to two thousand troops",
+         "1939-45": "nineteen thirty-nine to forty-five",
+         "the 2024-25 season": "the twenty twenty-four to twenty-five season",
+         "won 3-2": "won three two", "102-99": "one hundred and two ninety-nine",
+         "50-50": "fifty fifty", "lost 2-3": "lost two three"},
+        ("2017-07-26", "COVID-19", "B-52", "1918-1914", "2.5-1.5", "5'10\""),
     ),
     _rule(
         "percentage",
@@ -380,7 +428,8 @@ RULES: tuple[Rule, ...] = (
          "1,234,567": "one million two hundred and thirty-four thousand five hundred and "
          "sixty-seven", "0.5": "zero point five", "2000 km": "two thousand km",
          "2000 people": "two thousand people", "1066": "one thousand and sixty-six"},
-        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20),
+        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20,
+         "5'10\" tall", "5’10”"),
     ),
     _rule(
         "number sign",
