@@ -217,21 +217,13 @@ _DIGITS = "oh one two three four five six seven eight nine".split()
 
 
 def _phone(m: re.Match[str]) -> str | None:
-    written = m[0]
-    groups = re.findall(r"\d+", written)
-    digits = sum(map(len, groups))
-    if not 7 <= digits <= 15:
-        return None
-    international = written.startswith("+")
-    area_code = "(" in written and len(groups) >= 3  # "(555) 123-4567"
-    local = re.fullmatch(r"[2-9]\d\d[-.]\d{4}|\d{3}([-. ])\d{3}\1\d{4}", written) is not None
-    trunk = groups[0].startswith("0") and len(groups) >= 2 and digits >= 9  # "020 7946 0958"
-    if not (international or area_code or trunk or local):
-        return None
-    if local and _counts_something(m.string, m.end()):
-        return None  # "200-1000 troops"
+    if _counts_something(m.string, m.end()):
+        return None  # "200-1000 troops" is a range
+    groups = re.findall(r"\d+", m[0])
+    if groups[0].startswith("0") and len("".join(groups)) < 9:
+        return None  # "007 123"
     said = ", ".join(" ".join(_DIGITS[int(d)] for d in group) for group in groups)
-    return "plus " + said if international else said
+    return "plus " + said if m[0].startswith("+") else said
 
 
 def _year(m: re.Match[str]) -> str | None:
@@ -313,7 +305,11 @@ _LATIN = {"e.g.": "for example", "i.e.": "that is", "vs.": "versus",
 RULES: tuple[Rule, ...] = (
     _rule(
         "phone number",
-        r"(?<![\w.,:/\-–+])\+?\(?\d{1,15}\)?(?:[ .-]\(?\d{2,5}\)?){0,4}(?![\w/:]|[.,\-–]\d)",
+        r"(?<![\w.,:/\-–+])(?:\+1[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}"  # +1 (555) 123-4567
+        r"|\+\d{7,15}|\+\d{1,3}(?:[ .-]\(?\d{1,5}\)?){2,4}"  # +447700900123, +44 20 7946 0958
+        r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}|[2-9]\d\d-\d{4}"  # (555) 123-4567, 555-1234
+        r"|0\d{2,4}(?: \d{3,6}){1,2})"  # 020 7946 0958
+        r"(?![\w/:]|[.,\-–]\d)",
         _phone,
         {"+1 (555) 123-4567": "plus one, five five five, one two three, four five six seven",
          "555-1234": "five five five, one two three four",
