@@ -60,7 +60,7 @@ _COUNTED = frozenset(
 )
 _NOT_PLURAL = frozenset(
     "was is as has its his this thus us always perhaps whereas unless across besides "
-    "towards afterwards onwards does plus less versus yes".split()
+    "towards afterwards onwards does plus less versus vs yes".split()
 )
 _NEXT_WORD = re.compile(r"\s+([a-z][a-z'’]*)")
 _CAPITALISED_NEXT = re.compile(r"\s+[A-Z]")
@@ -166,6 +166,16 @@ def _money(m: re.Match[str]) -> str:
     return said + (f" {_PER[m['per']]}" if m["per"] else "")
 
 
+def _hour(end: str = "") -> str:
+    """A clock hour with optional minutes: '6', '6:30', '11.05'."""
+    return rf"(?P<hour{end}>\d{{1,2}})(?:[:.](?P<minutes{end}>[0-5]\d))?"
+
+
+# "pm", "p.m.", "PM", "p.m"
+_HALF = r"(?P<half>[AaPp])(?:\.\s?[Mm]\.?|[Mm])(?!\w)"
+_HALF_HIGH = _HALF.replace("<half>", "<half_high>")
+
+
 def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
     said = _words(int(hour))
     if hour.startswith("0") and len(hour) == 2:
@@ -177,11 +187,17 @@ def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
     return f"{said} {_words(int(minutes))}"
 
 
-def _twelve_hour(m: re.Match[str]) -> str | None:
-    if not 1 <= int(m["hour"]) <= 12:
+def _twelve_hour(m: re.Match[str], end: str = "") -> str | None:
+    if not 1 <= int(m[f"hour{end}"]) <= 12:
         return None
     # Capitals: eSpeak says 'PM' as the letters, but 'am' as the word and 'a m' as 'uh m'.
-    return f"{_clock(m['hour'], m['minutes'], False)} {m['half'].upper()}M"
+    said = _clock(m[f"hour{end}"], m[f"minutes{end}"], False)
+    return f"{said} {m[f'half{end}'].upper()}M" if m[f"half{end}"] else said
+
+
+def _time_range(m: re.Match[str]) -> str | None:
+    low, high = _twelve_hour(m), _twelve_hour(m, "_high")
+    return None if low is None or high is None else f"{low} to {high}"
 
 
 def _twenty_four_hour(m: re.Match[str]) -> str:
@@ -346,12 +362,22 @@ RULES: tuple[Rule, ...] = (
         ("US$", "$ sign", "£5bnx", "$5/x", "$5/hrs"),
     ),
     _rule(
+        "time range",
+        rf"{_ALONE_BEFORE}{_hour()}(?:\s?{_HALF})?(?:-|\s?–\s?){_hour('_high')}\s?{_HALF_HIGH}",
+        _time_range,
+        {"6–7pm": "six to seven PM", "9am-5pm": "nine AM to five PM",
+         "6-7 p.m.": "six to seven PM.",
+         "9:30 a.m. – 1 p.m. daily": "nine thirty AM to one PM daily",
+         "11-1 pm": "eleven to one PM"},
+        ("6-7 pmx", "10-15 km", "13-14 pm"),
+    ),
+    _rule(
         "time (12-hour)",
-        rf"{_ALONE_BEFORE}(?P<hour>\d{{1,2}})(?:[:.](?P<minutes>[0-5]\d))?\s?"
-        r"(?P<half>[AaPp])(?:\.\s?[Mm]\.?|[Mm])(?!\w)",
+        rf"{_ALONE_BEFORE}{_hour()}\s?{_HALF}",
         _twelve_hour,
         {"6 p.m. sharp": "six PM sharp", "6pm": "six PM", "6:30 a.m. on": "six thirty AM on",
-         "11.05 PM": "eleven oh five PM", "at 6 p.m.": "at six PM.", "7 a.m": "seven AM"},
+         "11.05 PM": "eleven oh five PM", "at 6 p.m.": "at six PM.", "7 a.m": "seven AM",
+         "at 6 p.m. Then": "at six PM. Then"},
         ("6 a month", "13 pm"),
     ),
     _rule(
