@@ -60,13 +60,24 @@ _COUNTED = frozenset(
 )
 _NOT_PLURAL = frozenset(
     "was is as has its his this thus us always perhaps whereas unless across besides "
-    "towards afterwards onwards does plus less versus yes".split()
+    "towards afterwards onwards does plus less versus vs yes".split()
 )
 _NEXT_WORD = re.compile(r"\s+([a-z][a-z'’]*)")
 _CAPITALISED_NEXT = re.compile(r"\s+[A-Z]")
-_CAPITALISED_BEFORE = re.compile(r"[A-Z][\w'’-]*\s+$")
-# What may follow a sentence's last full stop: closing quotes and brackets.
-_SENTENCE_END = re.compile(r"[\"'’”)\]]*\s*$")
+_CAPITALISED_BEFORE = re.compile(r"(?P<word>[A-Z][\w'’-]*)\s+$")
+# Capitalised words that begin sentences far more often than they follow a title or a
+# street: after "Baker St." or "the Dr." they mean the full stop ended a sentence.
+_OPENERS = frozenset(
+    "The A An He She It They We I You Then Later But And So Yet Or In On At By For From To "
+    "With After Before When While As If This That These Those There Here His Her Its Their "
+    "Our My Your Some All Now Soon Next Finally However Meanwhile Still Once Every What Why "
+    "How Where".split()
+)
+# What may follow a sentence's last full stop: closing quotes and brackets, then the end of
+# the text or an opener ("A." is an initial, not an opener).
+_SENTENCE_END = re.compile(
+    r"[\"'’”)\]]*(?:\s*$|\s+(?:" + "|".join(sorted(_OPENERS)) + r")\b(?!\.))"
+)
 
 
 def _counts_something(text: str, end: int) -> bool:
@@ -86,32 +97,83 @@ def _year_like(written: str) -> bool:
 
 _MONEY = {"£": ("pound", "pounds", "penny", "pence"), "$": ("dollar", "dollars", "cent", "cents"),
           "€": ("euro", "euros", "cent", "cents")}  # fmt: skip
-_SCALE = {"k": "thousand", "m": "million", "mn": "million", "bn": "billion", "tn": "trillion"}
+_SCALE = {"k": "thousand", "m": "million", "mn": "million", "b": "billion", "bn": "billion",
+          "tn": "trillion"}  # fmt: skip
+# "$20/hr": twenty dollars an hour.
+_PER = {"month": "a month", "mo": "a month", "year": "a year", "yr": "a year", "hour": "an hour",
+        "hr": "an hour", "day": "a day", "night": "a night", "week": "a week", "wk": "a week",
+        "minute": "a minute", "min": "a minute", "head": "a head", "person": "a person",
+        "kg": "a kilo", "lb": "a pound", "litre": "a litre", "liter": "a liter",
+        "gallon": "a gallon", "mile": "a mile", "km": "a kilometre", "share": "a share",
+        "seat": "a seat", "ticket": "a ticket", "unit": "a unit", "user": "a user"}  # fmt: skip
 # A whole number as written, thousands separated by commas or not. Up to 15 digits: past
 # that no narrator reads it out (and num2words overflows), so the engine gets the digits.
 WHOLE = r"(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})"
 # With an optional decimal part.
 NUMBER = rf"{WHOLE}(?:\.\d{{1,15}})?"
-# Not part of a longer number, word, version, date or ratio ("2.0.1", "A4", "9/11").
-_ALONE_BEFORE = r"(?<![\w.,:/\-–])"
-_ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d)"
+# Not part of a longer number, word, version, date, ratio or height ("2.0.1", "A4", "9/11",
+# "5'10\"": engines say "five ten" for the last).
+_ALONE_BEFORE = r"(?<![\w.,:/\-–])(?<!\d['’′])"
+_ALONE_AFTER = r"(?![\w/:]|[.,]\d|[-–]\d|['’′]\d)"
 
 
-def _money(m: re.Match[str]) -> str:
+def _amount(end: str = "") -> str:
+    """An amount of money after its sign: '5.99', '3bn', '10K', '1.5 million'."""
+    return (
+        rf"(?P<amount{end}>{NUMBER})(?:(?P<scale{end}>(?i:bn|mn|tn|[kmb]))"
+        rf"|\s(?P<words{end}>thousand|million|billion|trillion))?"
+    )
+
+
+def _scale(m: re.Match[str], end: str = "") -> str | None:
+    return m[f"words{end}"] or _SCALE.get((m[f"scale{end}"] or "").lower())
+
+
+def _has_cents(amount: str) -> bool:
+    # "$1.5" is one point five dollars; "$5.99" has cents.
+    return len(amount.partition(".")[2]) == 2
+
+
+def _sum(m: re.Match[str], end: str = "") -> str:
+    """One amount with its currency: 'five dollars and ninety-nine cents'."""
     one, many, cent, cents = _MONEY[m["sign"]]
-    amount = m["amount"]
-    scale = m["words"] or _SCALE.get((m["scale"] or "").lower())
+    amount, scale = m[f"amount{end}"], _scale(m, end)
     if scale:
         return f"{cardinal(amount)} {scale} {many}"
-    whole, _, minor = amount.replace(",", "").partition(".")
-    if len(minor) != 2:  # "$1.5" is one point five dollars; "$5.99" has cents
+    if not _has_cents(amount):
         return f"{cardinal(amount)} {one if amount == '1' else many}"
+    whole, _, minor = amount.replace(",", "").partition(".")
     parts = []
     if int(whole) or not int(minor):
         parts.append(f"{_words(int(whole))} {one if int(whole) == 1 else many}")
     if int(minor):
         parts.append(f"{_words(int(minor))} {cent if int(minor) == 1 else cents}")
     return " and ".join(parts)
+
+
+def _money(m: re.Match[str]) -> str:
+    if m["amount_high"] is None:
+        said = _sum(m)
+    elif _has_cents(m["amount"]) or _has_cents(m["amount_high"]):
+        said = f"{_sum(m)} to {_sum(m, '_high')}"
+    else:  # "$1m-$2m": one to two million dollars
+        low, high = _scale(m), _scale(m, "_high")
+        said = cardinal(m["amount"]) + (f" {low}" if low and low != high else "")
+        said += f" to {cardinal(m['amount_high'])}" + (f" {high}" if high else "")
+        said += f" {_MONEY[m['sign']][1]}"
+    if m["minus"]:
+        said = "minus " + said
+    return said + (f" {_PER[m['per']]}" if m["per"] else "")
+
+
+def _hour(end: str = "") -> str:
+    """A clock hour with optional minutes: '6', '6:30', '11.05'."""
+    return rf"(?P<hour{end}>\d{{1,2}})(?:[:.](?P<minutes{end}>[0-5]\d))?"
+
+
+# "pm", "p.m.", "PM", "p.m"
+_HALF = r"(?P<half>[AaPp])(?:\.\s?[Mm]\.?|[Mm])(?!\w)"
+_HALF_HIGH = _HALF.replace("<half>", "<half_high>")
 
 
 def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
@@ -125,11 +187,17 @@ def _clock(hour: str, minutes: str | None, oclock: bool) -> str:
     return f"{said} {_words(int(minutes))}"
 
 
-def _twelve_hour(m: re.Match[str]) -> str | None:
-    if not 1 <= int(m["hour"]) <= 12:
+def _twelve_hour(m: re.Match[str], end: str = "") -> str | None:
+    if not 1 <= int(m[f"hour{end}"]) <= 12:
         return None
     # Capitals: eSpeak says 'PM' as the letters, but 'am' as the word and 'a m' as 'uh m'.
-    return f"{_clock(m['hour'], m['minutes'], False)} {m['half'].upper()}M"
+    said = _clock(m[f"hour{end}"], m[f"minutes{end}"], False)
+    return f"{said} {m[f'half{end}'].upper()}M" if m[f"half{end}"] else said
+
+
+def _time_range(m: re.Match[str]) -> str | None:
+    low, high = _twelve_hour(m), _twelve_hour(m, "_high")
+    return None if low is None or high is None else f"{low} to {high}"
 
 
 def _twenty_four_hour(m: re.Match[str]) -> str:
@@ -139,16 +207,39 @@ def _twenty_four_hour(m: re.Match[str]) -> str:
     return _clock(hour, minutes, True)
 
 
+_SCORE_BEFORE = re.compile(
+    r"\b(?:won|lost|drew|beat|beaten|tied|led|trailed|leading|trailing)\s+(?:by\s+)?$", re.I
+)
+
+
 def _range(m: re.Match[str]) -> str | None:
     low, high, percent = m["low"], m["high"], m["percent"]
-    if m["dash"] == "-" and float(low.replace(",", "")) >= float(high.replace(",", "")):
-        return None  # a score ("won 3-2"), not a range
+    hyphen = m["dash"] == "-"
+    descending = float(low.replace(",", "")) >= float(high.replace(",", ""))
     if not percent and _year_like(low) and not _counts_something(m.string, m.end()):
-        if _year_like(high):
+        if _year_like(high) and not (hyphen and descending):
             return f"{year(int(low))} to {year(int(high))}"
-        if len(high) == 2 and int(high) >= 10:  # "1939–45"
+        if len(high) == 2 and int(high) > int(low[2:]):  # "1939–45", "2024-25"
             return f"{year(int(low))} to {_words(int(high))}"
+    if hyphen and (descending or _SCORE_BEFORE.search(m.string, 0, m.start())):
+        # A score ("won 3-2", "102-99"), said as a sports narrator does: "three two".
+        if (low + high).isdigit() and len(low) <= 3 and len(high) <= 3:
+            return f"{cardinal(low)} {cardinal(high)}"
+        return None
     return f"{cardinal(low)} to {cardinal(high)}" + (" percent" if percent else "")
+
+
+_DIGITS = "oh one two three four five six seven eight nine".split()
+
+
+def _phone(m: re.Match[str]) -> str | None:
+    if _counts_something(m.string, m.end()):
+        return None  # "200-1000 troops" is a range
+    groups = re.findall(r"\d+", m[0])
+    if groups[0].startswith("0") and len("".join(groups)) < 9:
+        return None  # "007 123"
+    said = ", ".join(" ".join(_DIGITS[int(d)] for d in group) for group in groups)
+    return "plus " + said if m[0].startswith("+") else said
 
 
 def _year(m: re.Match[str]) -> str | None:
@@ -163,13 +254,33 @@ def _number(m: re.Match[str]) -> str | None:
     return cardinal(m[0])
 
 
+def _ends_sentence(m: re.Match[str]) -> bool:
+    """Whether the full stop ending ``m`` also ends a sentence ("Baker St. The house")."""
+    return m[0].endswith(".") and _SENTENCE_END.match(m.string, m.end()) is not None
+
+
+def _before_a_name(m: re.Match[str]) -> bool:
+    """Whether a capitalised word follows that is not a sentence's opener ("Dr. Watson")."""
+    return _CAPITALISED_NEXT.match(m.string, m.end()) is not None and not _ends_sentence(m)
+
+
+def _title(m: re.Match[str]) -> str | None:
+    return _TITLES[m["short"] or m["long"]] if _before_a_name(m) else None
+
+
 def _saint_or_street(m: re.Match[str]) -> str | None:
-    # Before a name: a title ("St. Paul's", "Dr. Watson"); after one: a street ("Baker St.").
+    # After a name: a street ("Baker St."), even before another name; before a name that
+    # is not an opener: a title ("St. Paul's", "Dr. Watson"); "the Dr. Later…": the doctor.
     title, street = {"St": ("Saint", "Street"), "Dr": ("Doctor", "Drive")}[m["word"]]
-    if _CAPITALISED_NEXT.match(m.string, m.end()):
+    before = _CAPITALISED_BEFORE.search(m.string, 0, m.start())
+    if before is not None and before["word"] not in _OPENERS:
+        # A capitalised word after a street's full stop begins the next sentence.
+        next_sentence = m[0].endswith(".") and _CAPITALISED_NEXT.match(m.string, m.end())
+        return street + ("." if next_sentence and not _ends_sentence(m) else "")
+    if _before_a_name(m):
         return title
-    if _CAPITALISED_BEFORE.search(m.string, 0, m.start()):
-        return street
+    if m["word"] == "Dr" and _ends_sentence(m) and _CAPITALISED_NEXT.match(m.string, m.end()):
+        return title
     return None
 
 
@@ -188,11 +299,14 @@ class Rule:
     examples: tuple[tuple[str, str], ...]
     #: Look-alikes this row must leave alone, checked by the tests.
     leaves: tuple[str, ...] = ()
+    #: Whether a full stop ending a match may also end the sentence: then it is said too.
+    may_end_sentence: bool = True
 
 
 def _rule(name: str, pattern: str, say: Callable[[re.Match[str]], str | None],
-          examples: dict[str, str], leaves: tuple[str, ...] = ()) -> Rule:  # fmt: skip
-    return Rule(name, re.compile(pattern), say, tuple(examples.items()), leaves)
+          examples: dict[str, str], leaves: tuple[str, ...] = (),
+          may_end_sentence: bool = True) -> Rule:  # fmt: skip
+    return Rule(name, re.compile(pattern), say, tuple(examples.items()), leaves, may_end_sentence)
 
 
 _TITLES = {
@@ -200,16 +314,32 @@ _TITLES = {
     "Capt": "Captain", "Lt": "Lieutenant", "Col": "Colonel", "Sgt": "Sergeant",
     "Sen": "Senator", "Rep": "Representative", "Gov": "Governor", "Rev": "Reverend",
 }  # fmt: skip
-_LATIN = {"e.g.": "for example", "i.e.": "that is", "etc.": "et cetera", "vs.": "versus",
+_LATIN = {"e.g.": "for example", "i.e.": "that is", "vs.": "versus",
           "vs": "versus", "approx.": "approximately", "ca.": "circa", "c.": "circa"}  # fmt: skip
 
 # The table, in priority order: where two rules match at the same place, the first wins.
 RULES: tuple[Rule, ...] = (
     _rule(
+        "phone number",
+        r"(?<![\w.,:/\-–+])(?:\+1[ .-]?\(?\d{3}\)?[ .-]?\d{3}[ .-]?\d{4}"  # +1 (555) 123-4567
+        r"|\+\d{7,15}|\+\d{1,3}(?:[ .-]\(?\d{1,5}\)?){2,4}"  # +447700900123, +44 20 7946 0958
+        r"|(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}|[2-9]\d\d-\d{4}"  # (555) 123-4567, 555-1234
+        r"|0\d{2,4}(?: \d{3,6}){1,2})"  # 020 7946 0958
+        r"(?![\w/:]|[.,\-–]\d)",
+        _phone,
+        {"+1 (555) 123-4567": "plus one, five five five, one two three, four five six seven",
+         "555-1234": "five five five, one two three four",
+         "555-123-4567": "five five five, one two three, four five six seven",
+         "020 7946 0958": "oh two oh, seven nine four six, oh nine five eight",
+         "+447700900123": "plus four four seven seven oh oh nine oh oh one two three"},
+        ("1984 2000", "2017-07-26", "200-1000 troops", "10 20 30", "007", "(1990) 2000",
+         "192.168.1.1", "1,234,567"),
+    ),
+    _rule(
         "money",
-        rf"(?<![$£€])(?P<sign>[£$€])\s?(?P<amount>{NUMBER})"
-        r"(?:(?P<scale>bn|mn|m|k|tn)|\s(?P<words>thousand|million|billion|trillion))?"
-        rf"{_ALONE_AFTER}",
+        rf"(?:(?<![\w.,\-–−])(?P<minus>[-−]))?(?<![$£€])(?P<sign>[£$€])\s?{_amount()}"
+        rf"(?:(?:-|\s?–\s?)(?P=sign)?{_amount('_high')})?"
+        rf"(?:/(?P<per>{'|'.join(_PER)}))?{_ALONE_AFTER}",
         _money,
         {"£240,000": "two hundred and forty thousand pounds",
          "$1.5 million": "one point five million dollars", "€20": "twenty euros",
@@ -218,16 +348,36 @@ RULES: tuple[Rule, ...] = (
          "£0.50": "fifty pence", "£2.01": "two pounds and one penny",
          "$1.5": "one point five dollars",
          "€4m": "four million euros", "$1984": "one thousand nine hundred and eighty-four dollars",
-         "US$5": "US five dollars"},
-        ("US$", "$ sign", "£5bnx"),
+         "US$5": "US five dollars",
+         "£5-10": "five to ten pounds", "$5–10": "five to ten dollars",
+         "$5-$10": "five to ten dollars", "$1m-$2m": "one to two million dollars",
+         "$500k-$2m": "five hundred thousand to two million dollars",
+         "$4.99-$9.99": "four dollars and ninety-nine cents to nine dollars and ninety-nine cents",
+         "-$5": "minus five dollars", "−$5": "minus five dollars",
+         "-£3m": "minus three million pounds",
+         "$3.99/month": "three dollars and ninety-nine cents a month",
+         "$20/hr": "twenty dollars an hour", "£2/kg": "two pounds a kilo",
+         "$10K": "ten thousand dollars", "$2M": "two million dollars",
+         "£3BN": "three billion pounds"},
+        ("US$", "$ sign", "£5bnx", "$5/x", "$5/hrs"),
+    ),
+    _rule(
+        "time range",
+        rf"{_ALONE_BEFORE}{_hour()}(?:\s?{_HALF})?(?:-|\s?–\s?){_hour('_high')}\s?{_HALF_HIGH}",
+        _time_range,
+        {"6–7pm": "six to seven PM", "9am-5pm": "nine AM to five PM",
+         "6-7 p.m.": "six to seven PM.",
+         "9:30 a.m. – 1 p.m. daily": "nine thirty AM to one PM daily",
+         "11-1 pm": "eleven to one PM"},
+        ("6-7 pmx", "10-15 km", "13-14 pm"),
     ),
     _rule(
         "time (12-hour)",
-        rf"{_ALONE_BEFORE}(?P<hour>\d{{1,2}})(?:[:.](?P<minutes>[0-5]\d))?\s?"
-        r"(?P<half>[AaPp])(?:\.\s?[Mm]\.?|[Mm])(?!\w)",
+        rf"{_ALONE_BEFORE}{_hour()}\s?{_HALF}",
         _twelve_hour,
         {"6 p.m. sharp": "six PM sharp", "6pm": "six PM", "6:30 a.m. on": "six thirty AM on",
-         "11.05 PM": "eleven oh five PM", "at 6 p.m.": "at six PM.", "7 a.m": "seven AM"},
+         "11.05 PM": "eleven oh five PM", "at 6 p.m.": "at six PM.", "7 a.m": "seven AM",
+         "at 6 p.m. Then": "at six PM. Then"},
         ("6 a month", "13 pm"),
     ),
     _rule(
@@ -245,8 +395,12 @@ RULES: tuple[Rule, ...] = (
         _range,
         {"1914–1918": "nineteen fourteen to nineteen eighteen", "10-15 km": "ten to fifteen km",
          "1939–45": "nineteen thirty-nine to forty-five", "10–20%": "ten to twenty percent",
-         "1500-2000 troops": "one thousand five hundred to two thousand troops"},
-        ("won 3-2", "2017-07-26", "COVID-19"),
+         "1500-2000 troops": "one thousand five hundred to two thousand troops",
+         "1939-45": "nineteen thirty-nine to forty-five",
+         "the 2024-25 season": "the twenty twenty-four to twenty-five season",
+         "won 3-2": "won three two", "102-99": "one hundred and two ninety-nine",
+         "50-50": "fifty fifty", "lost 2-3": "lost two three"},
+        ("2017-07-26", "COVID-19", "B-52", "1918-1914", "2.5-1.5", "5'10\""),
     ),
     _rule(
         "percentage",
@@ -296,7 +450,8 @@ RULES: tuple[Rule, ...] = (
          "1,234,567": "one million two hundred and thirty-four thousand five hundred and "
          "sixty-seven", "0.5": "zero point five", "2000 km": "two thousand km",
          "2000 people": "two thousand people", "1066": "one thousand and sixty-six"},
-        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20),
+        ("2.0.1", "A4", "9/11", "007", "B-52", "3D", "won 3-2", "2017-07-26", "1" + "0" * 20,
+         "5'10\" tall", "5’10”"),
     ),
     _rule(
         "number sign",
@@ -312,13 +467,13 @@ RULES: tuple[Rule, ...] = (
         "title",
         r"(?<![\w.])(?:(?P<short>Mr|Mrs|Ms)\.?|(?P<long>" + "|".join(_TITLES) + r")\.)"
         r"(?=\s+[A-Z])",
-        lambda m: _TITLES[m["short"] or m["long"]],
+        _title,
         {"Mr. Smith": "Mister Smith", "Mrs Jones": "Missus Jones", "Gen. Patton": "General Patton",
          "Prof. Li": "Professor Li", "Capt. Hook": "Captain Hook", "Lt. Dan": "Lieutenant Dan",
          "Col. Mustard": "Colonel Mustard", "Sgt. Pepper": "Sergeant Pepper",
          "Sen. Warren": "Senator Warren", "Rep. Lewis": "Representative Lewis",
          "Gov. Brown": "Governor Brown", "Rev. King": "Reverend King"},
-        ("Gen Z", "Mrs.", "a sales rep. Then", "Mr. and Mrs.", "Mrsomething"),
+        ("Gen Z", "Mrs.", "a sales rep. Then", "Mr. and Mrs.", "Mrsomething", "the Gen. Then"),
     ),
     _rule(
         "Saint or Street, Doctor or Drive",
@@ -326,18 +481,31 @@ RULES: tuple[Rule, ...] = (
         _saint_or_street,
         {"St. Petersburg": "Saint Petersburg", "St Mary's": "Saint Mary's",
          "Baker St. again": "Baker Street again", "Dr. Watson": "Doctor Watson",
-         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who"},
-        ("the St was", "Drake", "st. mary", "Dr.", "STOP"),
+         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who",
+         "Baker St. The house": "Baker Street. The house",
+         "the Dr. Later I": "the Doctor. Later I",
+         "Paul St. Dr. Jones": "Paul Street. Doctor Jones",
+         "Then Dr Jones": "Then Doctor Jones"},
+        ("the St was", "Drake", "st. mary", "Dr.", "STOP", "the St. Then"),
+    ),
+    _rule(
+        "et cetera",
+        r"(?<![\w.])etc\.",
+        lambda m: "et cetera",
+        {"and so on etc.": "and so on et cetera.", "beans etc. They": "beans et cetera. They",
+         "etc. and": "et cetera and"},
+        ("etc", "etch."),
     ),
     _rule(
         "Latin and other abbreviations",
-        r"(?<![\w.])(?:e\.g\.|i\.e\.|etc\.|vs\b\.?|approx\.|ca\.(?=\s?\d)|c\.(?=\s?\d))",
+        r"(?<![\w.])(?:e\.g\.|i\.e\.|vs\b\.?|approx\.|ca\.(?=\s?\d)|c\.(?=\s?\d))",
         lambda m: _LATIN[m[0]],
-        {"e.g. rice": "for example rice", "i.e. none": "that is none", "and so on etc.":
-         "and so on et cetera.", "Ali vs. Frazier": "Ali versus Frazier",
-         "approx. 5": "approximately five", "ca. 1500": "circa fifteen hundred",
-         "c. 1500": "circa fifteen hundred"},
-        ("ca. then", "vsx", "Africa.", "etc"),
+        {"e.g. rice": "for example rice", "i.e. none": "that is none",
+         "Ali vs. Frazier": "Ali versus Frazier", "vs. The Who": "versus The Who",
+         "e.g. This": "for example This", "approx. 5": "approximately five",
+         "ca. 1500": "circa fifteen hundred", "c. 1500": "circa fifteen hundred"},
+        ("ca. then", "vsx", "Africa.", "etc."),
+        may_end_sentence=False,  # they introduce what follows
     ),
 )
 
@@ -357,7 +525,7 @@ def replacements(text: str, taken: list[Replacement] | None = None) -> list[Repl
             said = rule.say(match)
             if said is None:
                 continue
-            if match[0].endswith(".") and _SENTENCE_END.match(text, match.end()):
+            if rule.may_end_sentence and _ends_sentence(match) and not said.endswith("."):
                 said += "."  # the abbreviation's full stop also ended the sentence
             # "US$5": the words must not run into the letters around them.
             if match.start() and text[match.start() - 1].isalnum():

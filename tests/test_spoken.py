@@ -50,12 +50,32 @@ def test_each_row_leaves_its_look_alikes(rule: Rule, written: str) -> None:
         "Generation Z and Gen Z.",
         "Mrs. and Mr. were there.",
         "The standard is A4 and the plane a B-52 in 3D on 9/11.",
-        "They won 3-2 on 2017-07-26 with version 2.0.1 and agent 007.",
+        "They drew on 2017-07-26 with version 2.0.1 and agent 007.",
         "COVID-19 spread.",
+        "He is 5'10\" tall.",
     ],
 )
 def test_look_alikes_are_said_as_written(text: str) -> None:
     assert spoken_form(text).spoken == text
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("He lived on Baker St. The house.", "He lived on Baker Street. The house."),
+        ("I saw the Dr. Later I went home.", "I saw the Doctor. Later I went home."),
+        ("St. Paul St. Dr. Jones lives", "Saint Paul Street. Doctor Jones lives"),
+        ("Then Dr. Jones came.", "Then Doctor Jones came."),
+        ("The St. Lawrence froze.", "The Saint Lawrence froze."),
+        ("We met at 6 p.m. Then we ate.", "We met at six PM. Then we ate."),
+        ("Rice, beans etc. They keep.", "Rice, beans et cetera. They keep."),
+        ("Ali vs. The Beatles, e.g. This one.", "Ali versus The Beatles, for example This one."),
+        ("I met the Gen. Then I left.", "I met the Gen. Then I left."),
+        ("Dr. A. Smith", "Doctor A. Smith"),
+    ],
+)
+def test_a_full_stop_that_ends_a_sentence_is_kept(written: str, said: str) -> None:
+    assert spoken_form(written).spoken == said
 
 
 def test_a_sentence_of_everything() -> None:
@@ -68,6 +88,24 @@ def test_a_sentence_of_everything() -> None:
         "thousand pounds, approximately forty-five percent of the one point five million "
         "dollars raised since the nineties, for number seven Saint Mary's Rd., not Baker Street."
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Call +1 (555) 123-4567.", "Call plus one, five five five, one two three, four five six "
+         "seven."),
+        ("Call 555-1234.", "Call five five five, one two three four."),
+        ("Ring 020 7946 0958 now.", "Ring oh two oh, seven nine four six, oh nine five eight now."),
+        ("Ring +44 20 7946 0958.", "Ring plus four four, two oh, seven nine four six, oh nine five "
+         "eight."),
+        ("In 1984 2000 people came.", "In nineteen eighty-four two thousand people came."),
+        ("From 100-1000 troops.", "From one hundred to one thousand troops."),
+        ("In (1990) 2000 people.", "In (nineteen ninety) two thousand people."),
+    ],
+)
+def test_phone_numbers_are_said_digit_by_digit(written: str, said: str) -> None:
+    assert spoken_form(written).spoken == said
 
 
 def test_years_and_amounts() -> None:
