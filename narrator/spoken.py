@@ -268,12 +268,26 @@ def _title(m: re.Match[str]) -> str | None:
     return _TITLES[m["short"] or m["long"]] if _before_a_name(m) else None
 
 
+def _starts_sentence(text: str, index: int) -> bool:
+    """Whether the word at ``index`` opens a sentence: nothing before it, or a sentence
+    end, a colon, an opening quote or bracket; the full stop of "St." is no end."""
+    before = text[:index].rstrip()
+    if not before or before[-1] in ':"“(':
+        return True
+    if before[-1] not in ".!?…":
+        return False
+    last = before.rsplit(None, 1)[-1].rstrip(".")
+    return last not in _TITLES and last not in ("St", "Dr", "Mr", "Mrs", "Ms")
+
+
 def _saint_or_street(m: re.Match[str]) -> str | None:
     # After a name: a street ("Baker St."), even before another name; before a name that
     # is not an opener: a title ("St. Paul's", "Dr. Watson"); "the Dr. Later…": the doctor.
     title, street = {"St": ("Saint", "Street"), "Dr": ("Doctor", "Drive")}[m["word"]]
     before = _CAPITALISED_BEFORE.search(m.string, 0, m.start())
-    if before is not None and before["word"] not in _OPENERS:
+    # A sentence's first word is capitalised anyway: "Meet Dr. Jones" names no street.
+    first = before is not None and _starts_sentence(m.string, before.start())
+    if before is not None and before["word"] not in _OPENERS and not first:
         # A capitalised word after a street's full stop begins the next sentence.
         next_sentence = m[0].endswith(".") and _CAPITALISED_NEXT.match(m.string, m.end())
         return street + ("." if next_sentence and not _ends_sentence(m) else "")
@@ -480,11 +494,12 @@ RULES: tuple[Rule, ...] = (
         r"(?<![\w.])(?P<word>St|Dr)\b\.?",
         _saint_or_street,
         {"St. Petersburg": "Saint Petersburg", "St Mary's": "Saint Mary's",
-         "Baker St. again": "Baker Street again", "Dr. Watson": "Doctor Watson",
-         "Mulholland Dr": "Mulholland Drive", "Dr Who": "Doctor Who",
-         "Baker St. The house": "Baker Street. The house",
+         "on Baker St. again": "on Baker Street again", "Dr. Watson": "Doctor Watson",
+         "on Mulholland Dr": "on Mulholland Drive", "Meet Dr. Jones": "Meet Doctor Jones",
+         "Dr Who": "Doctor Who",
+         "on Baker St. The house": "on Baker Street. The house",
          "the Dr. Later I": "the Doctor. Later I",
-         "Paul St. Dr. Jones": "Paul Street. Doctor Jones",
+         "on Paul St. Dr. Jones": "on Paul Street. Doctor Jones",
          "Then Dr Jones": "Then Doctor Jones"},
         ("the St was", "Drake", "st. mary", "Dr.", "STOP", "the St. Then"),
     ),
