@@ -342,3 +342,18 @@ def test_a_voice_folder_name_given_with_its_extension_is_found(
     monkeypatch.setenv(VOICES_ENV, str(tmp_path))
     monkeypatch.chdir(tmp_path.parent)
     assert resolve("mine.onnx")[1] == tmp_path / "mine.onnx"
+
+
+def test_voices_are_listed_without_the_bundled_voice_installed(
+    tools: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from narrator.engines import piper
+
+    _, model, config = resolve(None)
+    (tmp_path / "own.onnx").symlink_to(model)
+    (tmp_path / "own.onnx.json").symlink_to(config)
+    monkeypatch.setenv(VOICES_ENV, str(tmp_path))
+    monkeypatch.setattr(piper, "_bundled", lambda: None)
+    shown = runner.invoke(app, ["voices", "--engine", "piper"])
+    assert shown.exit_code == 0, shown.stderr
+    assert [line.split("\t")[0] for line in shown.stdout.splitlines()] == ["own"]

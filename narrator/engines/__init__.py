@@ -143,7 +143,15 @@ def open_engine(settings: VoiceSettings) -> SpeechEngine:
 
 
 def list_voices(engine: str) -> list[Voice]:
-    """The voices of the named engine; raises like ``open_engine``."""
+    """The voices of the named engine; raises like ``open_engine``.
+
+    An engine module may list its voices without opening a voice (``available``):
+    Piper's are files, and loading one costs a second and 700 MB.
+    """
+    module = importlib.import_module(ENGINES[engine].module)
+    if hasattr(module, "available"):
+        found: list[Voice] = module.available()
+        return found
     opened = open_engine(VoiceSettings(engine=engine))
     try:
         return opened.voices()

@@ -112,6 +112,12 @@ def available_voices() -> list[tuple[Voice, Path, Path]]:
     return found
 
 
+def available() -> list[Voice]:
+    """The voices `narrator voices --engine piper` lists, without loading any of them."""
+    _check_installed()
+    return [voice for voice, _, _ in available_voices()]
+
+
 def resolve(spelling: str | None) -> tuple[str, Path, Path]:
     """The voice id, model and config for a --voice value: a path, a name, or None.
 
