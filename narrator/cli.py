@@ -21,6 +21,7 @@ from narrator.defaults import (
     DEFAULT_RATE,
     DEFAULT_SENTENCE_PAUSE_MS,
 )
+from narrator.engines import ENGINES
 from narrator.errors import ExitCode, NarratorError, Stopped
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from narrator.preview import SegmentTable
     from narrator.render import RenderResult, RenderSettings
     from narrator.script import ScriptSource
+
+# The engines the registry knows, for the help (narrator.engines is light to import).
+_ENGINE_NAMES = ", ".join(ENGINES)
 
 app = typer.Typer(
     name="narrator",
@@ -173,7 +177,7 @@ FormatOption = Annotated[
 ]
 EngineOption = Annotated[
     Optional[str],  # noqa: UP045
-    typer.Option(help=f"Speech engine: pyttsx3 or espeak.  [default: {DEFAULT_ENGINE}]"),
+    typer.Option(help=f"Speech engine: {_ENGINE_NAMES}.  [default: {DEFAULT_ENGINE}]"),
 ]
 VoiceOption = Annotated[
     Optional[str],  # noqa: UP045
@@ -426,7 +430,7 @@ def _summary(result: RenderResult) -> None:
 
 @app.command()
 def voices(
-    engine: Annotated[str, typer.Option(help="Speech engine: pyttsx3 or espeak.")] = DEFAULT_ENGINE,
+    engine: Annotated[str, typer.Option(help=f"Speech engine: {_ENGINE_NAMES}.")] = DEFAULT_ENGINE,
 ) -> None:
     """List the voice ids an engine offers (id, language, name).
 

@@ -110,11 +110,7 @@ class Respelled:
 # Pictographs (emoji, dingbats, symbols and their variation selectors) are shown in
 # subtitles but never read out: eSpeak would say "party popper" mid-sentence. Each
 # becomes a space, so positions in the spoken text stay those of the written text.
-_UNSPOKEN = {
-    code: " "
-    for first, last in ((0x2600, 0x27BF), (0x2B00, 0x2BFF), (0x1F000, 0x1FAFF), (0xFE0E, 0xFE0F))
-    for code in range(first, last + 1)
-}
+_UNSPOKEN = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff\ufe0e\ufe0f]")
 
 
 @dataclass(frozen=True)
@@ -163,4 +159,4 @@ class Lexicon:
 
 def unspoken(text: str) -> str:
     """``text`` with every pictograph replaced by a space (same length, same offsets)."""
-    return text.translate(_UNSPOKEN)
+    return _UNSPOKEN.sub(" ", text)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from narrator import __version__
 from narrator.cli import app
+from narrator.engines import ENGINES
 from narrator.errors import ExitCode
 from tests.conftest import SAMPLE
 
@@ -37,13 +38,16 @@ def test_version() -> None:
     assert (code, out, err) == (0, f"narrator {__version__}\n", "")
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["voices"]])
+@pytest.mark.parametrize("command", [[], ["render"], ["check"], ["preview"], ["voices"]])
 def test_every_command_has_help(command: list[str]) -> None:
     code, out, _ = invoke(*command, "--help")
     assert code == 0
     assert "Usage: narrator" in out
     if command:
         assert "Example: narrator" in out
+    if "--engine" in out:
+        # The help names every engine the registry has.
+        assert all(name in out for name in ENGINES), out
 
 
 def test_python_dash_m_works() -> None:
