@@ -29,15 +29,21 @@ class Inspection:
     settings: RenderSettings
 
 
+def speaking_seconds(text: str, settings: RenderSettings) -> float:
+    """How long the engine in ``settings`` takes to say the written ``text``.
+
+    Timed from what the engine is given: "£240,000" takes as long as its six words.
+    """
+    engine = ENGINES[settings.voice.engine]
+    said = spoken_form(text, settings.lexicon, engine.phonemes).spoken
+    return engine.pace.seconds(said, settings.voice.rate)
+
+
 def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspection:
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
     script = as_source(script_path).read(settings.encoding, settings.cleaning)
     paragraphs = plan(script)
     engine = ENGINES[settings.voice.engine]
-
-    def speaking(text: str) -> float:
-        return engine.pace.seconds(text, settings.voice.rate)
-
     said = tuple(
         tuple(spoken_form(s.text, settings.lexicon, engine.phonemes) for s in p.sentences)
         for p in paragraphs
@@ -57,8 +63,10 @@ def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspe
         for p, forms in zip(paragraphs, said, strict=True)
     )
     gaps, trailing = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
-    # Timed from what the engine is given: "£240,000" takes as long as its six words.
-    spoken = sum(speaking(form.spoken) for forms in said for form in forms)
+    # As speaking_seconds, with each sentence's spoken form computed once.
+    spoken = sum(
+        engine.pace.seconds(form.spoken, settings.voice.rate) for forms in said for form in forms
+    )
     quiet = (sum(sum(g) for g in gaps) + trailing) / 1000
     spoken_texts = tuple(tuple(r.spoken for r in forms) for forms in said)
     return Inspection(script, paragraphs, cues, spoken_texts, spoken + quiet, settings)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from narrator.engines import ENGINES, resolve_voice
+from narrator.check import speaking_seconds
+from narrator.engines import resolve_voice
 from narrator.errors import SettingError
 from narrator.render import RenderSettings, plan, silences
 from narrator.script import ScriptSource, as_source
@@ -75,11 +76,10 @@ def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
             )
         )
         return SegmentTable(segments, True, manifest)
-    pace = ENGINES[settings.voice.engine].pace
     estimated, clock = [], 0.0
     for number, (sentence, gap) in enumerate(planned.sentences, 1):
         start = clock + gap / 1000
-        clock = start + pace.seconds(sentence.text, settings.voice.rate)
+        clock = start + speaking_seconds(sentence.text, settings)
         estimated.append(Segment(number, sentence.text, start, clock))
     return SegmentTable(tuple(estimated), False, manifest)
 

@@ -145,3 +145,20 @@ def test_a_render_with_other_settings_is_not_taken_as_measured(tools: None, tmp_
         engine = [] if not extra else ["--engine", "espeak"]
         out = runner.invoke(app, ["preview", str(SAMPLE), "-o", str(tmp_path), *engine, *extra])
         assert "times estimated" in out.stdout, extra  # [] means the default engine, pyttsx3
+
+
+def test_the_estimated_table_agrees_with_check(tmp_path: Path) -> None:
+    """One estimate: preview and check time what the engine is given ('£240,000' as words)."""
+    from narrator.check import inspect
+    from narrator.preview import plan_segments, segment_table
+
+    script = tmp_path / "money.txt"
+    script.write_text(
+        "The estate sold for £240,000 in 1998. By 2021 it was worth $1.5 million.\n\n"
+        "The 800th visitor came on 6 May at 6 p.m., 45% later than planned.\n",
+        encoding="utf-8",
+    )
+    settings = RenderSettings(out_dir=tmp_path, voice=VoiceSettings(engine="espeak"))
+    table = segment_table(plan_segments(script, settings), tmp_path / "money.json")
+    assert not table.measured
+    assert table.segments[-1].end == pytest.approx(inspect(script, settings).estimated_seconds)
