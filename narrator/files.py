@@ -224,11 +224,14 @@ class Staging:
         temporary.write_text(text, encoding="utf-8")
         return temporary
 
-    def commit(self, retire: Callable[[], Iterable[Path]] = tuple) -> tuple[Path, ...]:
-        """Rename every staged file into place, then delete the files ``retire()`` named.
+    def commit(
+        self, retire: Callable[[set[str]], Iterable[Path]] = lambda _names: ()
+    ) -> tuple[Path, ...]:
+        """Rename every staged file into place, then delete the files ``retire`` named.
 
-        ``retire`` is asked under the folder's lock, before the renames, so it
-        sees the folder as the last committed run left it. Signals wait until
+        ``retire`` gets the names about to be committed and is asked under the
+        folder's lock, before the renames, so it sees the folder as the last
+        committed run left it. Signals wait until
         this is done, and so does another run committing into the same folder,
         so the folder never holds half of one render and half of another.
         Returns the retired files actually deleted (a file that cannot be
@@ -239,7 +242,7 @@ class Staging:
         self.check(final.name for _, final in self._staged if final != Path())
         removed = []
         with signals.held(), _folder_locked(self.folder):
-            superseded = list(retire())
+            superseded = list(retire({final.name for _, final in self._staged if final != Path()}))
             try:
                 for temporary, final in self._staged:
                     if final != Path():

@@ -89,6 +89,23 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
     }
 
 
+def recorded_outputs(data: dict[str, Any]) -> list[str]:
+    """The file names a manifest says its render wrote besides itself; [] if not ours.
+
+    Raises KeyError or TypeError for a manifest of another shape.
+    """
+    if not str(data["generator"]).startswith("narrator "):
+        return []
+    names = [
+        data["audio"]["file"],
+        data["subtitles"]["srt"],
+        data["subtitles"]["vtt"],
+        data["page"],
+        data["chapter_list"],
+    ]
+    return [name for name in names if isinstance(name, str)]
+
+
 def cleaning_report(script: Script) -> dict[str, list[dict[str, Any]]]:
     """The lines cleaning dropped or changed, with line numbers and rules."""
     return {

@@ -268,11 +268,8 @@ def render(
             if result.chapter_list is not None:
                 staging.write_text(result.chapter_list.name, chapter_text)
             staging.write_text(result.manifest.name, manifest_json(result))
-            writing = {result.audio.name, *(f"{stem}.{e}" for e in _TEXT_OUTPUTS)}
-            if result.chapter_list is not None:
-                writing.add(result.chapter_list.name)
             # Decided under the folder's lock: another render may commit just before.
-            removed = staging.commit(retire=lambda: _superseded(folder, stem, writing))
+            removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
             return dataclasses.replace(result, removed=removed)
         finally:
             engine.close()
@@ -291,25 +288,17 @@ def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]
     in ``folder`` is ignored, whatever the manifest says.
     """
     from narrator.files import read_only
+    from narrator.manifest import recorded_outputs
 
     manifest = folder / f"{stem}.json"
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+        names = recorded_outputs(json.loads(manifest.read_text(encoding="utf-8")))
         status = manifest.stat()
-        if not str(data["generator"]).startswith("narrator "):
-            return []
-        names = [
-            data["audio"]["file"],
-            data["subtitles"]["srt"],
-            data["subtitles"]["vtt"],
-            data["page"],
-            data["chapter_list"],
-        ]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     found = []
     for name in names:
-        if not isinstance(name, str) or name in writing or name != Path(name).name:
+        if name in writing or name != Path(name).name:
             continue
         path = folder / name
         if not name.startswith(f"{stem}.") or read_only(path):
