@@ -87,8 +87,20 @@ def test_inline_phonemes_are_a_word_of_their_own(phonemize: object) -> None:
     assert at(phonemize, text, starts["there"]).startswith("ðɛɹ")
 
 
+def test_a_respelled_lexicon_phrase_maps_word_by_word(phonemize: object) -> None:
+    # "Deir Ezzor" respelled "Dare ez Zor": three spoken words for two written ones.
+    text = "the defenders of Dare ez Zor held the airport"
+    starts = starts_for(phonemize, text)
+    assert at(phonemize, text, starts["Dare"]).startswith("dɛɹ")
+    assert at(phonemize, text, starts["Zor"]).startswith("zɔɹ")
+    assert at(phonemize, text, starts["held"]).startswith("hɛld")
+
+
 def test_a_lexicon_phrase_gives_no_cue_start_inside_it(tools: None, tmp_path: Path) -> None:
-    """The engine marks each spoken word; the written phrase is one unit for the cutter."""
+    """End to end: the phrase is said as respelled and shown as written, never split.
+
+    (The cutter refuses a start inside it whatever the marks say; the mapping itself
+    is tested above.)"""
     script = tmp_path / "siege.txt"
     script.write_text(
         "For three long years the defenders of Deir Ezzor held the airport, the hospital, "
@@ -103,6 +115,7 @@ def test_a_lexicon_phrase_gives_no_cue_start_inside_it(tools: None, tmp_path: Pa
     assert len(result.cues) >= 2
     assert not any(c.text.startswith("Ezzor") for c in result.cues)
     assert "Deir Ezzor" in " ".join(c.text for c in result.cues)
+    assert "Dare ez Zor" in result.paragraphs[0].sentences[0].spoken
 
 
 def test_word_starts_never_go_backwards() -> None:
