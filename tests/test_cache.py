@@ -130,6 +130,18 @@ def test_default_dir_honours_the_environment(
     assert not (tmp_path / "xdg").exists()
 
 
+def test_default_dir_without_platformdirs_follows_its_linux_rule(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("NARRATOR_CACHE_DIR", raising=False)
+    monkeypatch.setitem(sys.modules, "platformdirs", None)  # only the piper extra installs it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.default_dir() == tmp_path / "xdg" / "narrator" / "clips"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.default_dir() == tmp_path / ".cache" / "narrator" / "clips"
+
+
 # --- round trip and verification ----------------------------------------------------
 
 
