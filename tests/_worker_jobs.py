@@ -1,0 +1,124 @@
+"""Jobs for tests/test_workers.py that spawned workers can import; as a script, a pool to stop."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from narrator.errors import ExitCode, MissingToolError, SettingError, Stopped
+from narrator.workers import ordered_map
+
+SETUPS = 0  # how many times setup ran in this process
+
+
+class Unpicklable(Exception):
+    """An exception whose constructor does not take its own args back: unpickling fails."""
+
+    def __init__(self, what: str, n: int) -> None:
+        super().__init__(f"{what} {n} failed")
+
+
+@dataclass(frozen=True)
+class State:
+    """What setup builds: a worker's pid and how many setups its process has run."""
+
+    folder: Path | None
+    setups: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A job numbered ``n`` that sleeps, then does what ``fault`` says (None: nothing bad)."""
+
+    n: int
+    sleep: float = 0.0
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """A job's result: which job, in which process, after how many setups there."""
+
+    n: int
+    pid: int
+    setups: int
+
+
+def setup(folder: str | None) -> State:
+    """Count the setup, and leave ``<pid>.setup`` in ``folder`` so a test can find the worker."""
+    global SETUPS
+    SETUPS += 1
+    path = None if folder is None else Path(folder)
+    if path is not None:
+        (path / f"{os.getpid()}.setup").touch()
+    return State(path, SETUPS)
+
+
+def setup_fails(folder: str | None) -> State:
+    raise MissingToolError(f"the library for {folder} is missing")
+
+
+def teardown(state: State) -> None:
+    if state.folder is not None:
+        (state.folder / f"{os.getpid()}.teardown").touch()
+
+
+def work(state: State, job: Job) -> Done:
+    """Sleep, then fail as ``job.fault`` says, or answer."""
+    time.sleep(job.sleep)
+    errors: dict[str | None, BaseException] = {
+        "ValueError": ValueError(f"job {job.n} failed"),
+        "SettingError": SettingError(f"job {job.n} failed"),
+        "Stopped": Stopped(f"job {job.n} failed", ExitCode.TERMINATED),
+        "Unpicklable": Unpicklable("job", job.n),
+    }
+    if job.fault in errors:
+        raise errors[job.fault]
+    if job.fault in ("SIGKILL", "SIGTERM"):
+        os.kill(os.getpid(), signal.Signals[job.fault])
+        time.sleep(5)  # the signal ends the process before this does
+    if job.fault == "exit":
+        os._exit(3)
+    if job.fault == "print":
+        print("noise from a worker", flush=True)
+        os.write(1, b"more noise from a worker\n")
+    return Done(job.n, os.getpid(), state.setups)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def pids(folder: Path) -> list[int]:
+    """The workers that ran setup with ``folder``."""
+    return sorted(int(p.stem) for p in folder.glob("*.setup"))
+
+
+def main(folder: Path) -> int:
+    """Two workers on slow jobs until a signal stops this process; then say who is left."""
+    jobs = (Job(n, sleep=30.0) for n in range(10))
+    try:
+        for _ in ordered_map(setup, str(folder), work, jobs, processes=2):
+            pass
+    except KeyboardInterrupt:
+        left = [pid for pid in pids(folder) if alive(pid)]
+        print(f"stopped; workers {pids(folder)}; alive {left}; {multiprocessing.active_children()}")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    # Through the package, so that workers find these functions under their real name.
+    from tests import _worker_jobs
+
+    sys.exit(_worker_jobs.main(Path(sys.argv[1])))

@@ -1,0 +1,212 @@
+"""The worker pool: job order, a bounded window, errors and deaths, and no process left behind.
+
+Real worker processes throughout; interrupting and killing the parent happen in
+a subprocess running tests/_worker_jobs.py. Every test runs under an alarm, so
+a pool that hangs fails the test instead of the suite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import pytest
+
+from narrator.errors import MissingToolError, SettingError, SynthesisError
+from narrator.workers import ordered_map
+from tests._worker_jobs import Done, Job, alive, pids, setup, setup_fails, teardown, work
+from tests.conftest import ROOT
+
+HANG_LIMIT = 15  # seconds: far beyond any test here, short enough to notice
+
+
+@pytest.fixture(autouse=True)
+def no_hang() -> Iterator[None]:
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"still running after {HANG_LIMIT} s: the pool hangs")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(HANG_LIMIT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def _gone(folder: Path) -> None:
+    """Every worker that set up with ``folder`` is gone and reaped."""
+    assert pids(folder), "no worker ran setup"
+    assert [pid for pid in pids(folder) if alive(pid)] == []
+    assert multiprocessing.active_children() == []
+
+
+def test_results_come_in_job_order_though_jobs_finish_out_of_order() -> None:
+    rng = random.Random(7)
+    jobs = [Job(n, sleep=rng.uniform(0, 0.04)) for n in range(24)]
+    results = list(ordered_map(setup, None, work, jobs, processes=2, window=4))
+    assert [r.n for r in results] == list(range(24))
+    assert len({r.pid for r in results}) == 2
+
+
+def test_one_process_runs_everything_in_the_caller(tmp_path: Path) -> None:
+    jobs = [Job(n) for n in range(5)]
+    results = []
+    for result in ordered_map(setup, str(tmp_path), work, jobs, processes=1):
+        assert multiprocessing.active_children() == []
+        results.append(result)
+    assert [r.n for r in results] == list(range(5))
+    assert {r.pid for r in results} == {os.getpid()}
+    assert pids(tmp_path) == [os.getpid()]
+    assert list(ordered_map(setup, None, work, jobs, processes=0)) == [
+        Done(n, os.getpid(), results[0].setups + 1) for n in range(5)
+    ]
+
+
+@pytest.mark.parametrize(("processes", "window"), [(2, 3), (1, 4)])
+def test_jobs_are_taken_no_more_than_a_window_ahead(processes: int, window: int) -> None:
+    taken = 0
+
+    def jobs() -> Iterator[Job]:
+        nonlocal taken
+        for n in range(20):
+            taken += 1
+            yield Job(n)
+
+    ahead = []
+    for received, _ in enumerate(ordered_map(setup, None, work, jobs(), processes, window), 1):
+        ahead.append(taken - received)
+        time.sleep(0.01)  # a slow consumer: the workers could run far ahead
+    assert max(ahead) <= window
+    assert taken == 20
+
+
+def test_setup_runs_once_per_worker_and_teardown_after_the_last_job(tmp_path: Path) -> None:
+    jobs = [Job(n, sleep=0.005) for n in range(30)]
+    results = list(ordered_map(setup, str(tmp_path), work, jobs, processes=2, teardown=teardown))
+    assert {r.setups for r in results} == {1}
+    workers = sorted({r.pid for r in results})
+    assert pids(tmp_path) == workers
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.teardown")) == workers
+    _gone(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("fault", "kind", "message"),
+    [
+        ("ValueError", ValueError, "job 4 failed"),
+        ("SettingError", SettingError, "job 4 failed"),
+        # Stopped takes two arguments but pickles one: it comes back as what it was.
+        ("Stopped", SynthesisError, "Stopped in a worker process: job 4 failed"),
+        ("Unpicklable", SynthesisError, "Unpicklable in a worker process: job 4 failed"),
+    ],
+)
+def test_a_job_error_is_raised_at_its_turn_then_the_workers_are_gone(
+    tmp_path: Path, fault: str, kind: type[BaseException], message: str
+) -> None:
+    # Job 0 is slow: the other worker's error from job 4 arrives first, yet is raised after it.
+    jobs = [Job(n, sleep=0.3 if n == 0 else 0.0, fault=fault if n == 4 else None) for n in range(8)]
+    received = []
+    with pytest.raises(kind) as raised:
+        for result in ordered_map(setup, str(tmp_path), work, jobs, processes=2):
+            received.append(result.n)
+    assert type(raised.value) is kind
+    assert str(raised.value) == message
+    assert received == [0, 1, 2, 3]
+    _gone(tmp_path)
+
+
+def test_a_setup_error_is_raised_promptly(tmp_path: Path) -> None:
+    start = time.monotonic()
+    jobs = (Job(n, sleep=1.0) for n in itertools.count())
+    with pytest.raises(MissingToolError, match=f"^the library for {tmp_path} is missing$"):
+        next(ordered_map(setup_fails, str(tmp_path), work, jobs, processes=2))
+    assert time.monotonic() - start < 3.0
+    assert multiprocessing.active_children() == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "how"),
+    [("SIGKILL", "killed by SIGKILL"), ("SIGTERM", "killed by SIGTERM"), ("exit", "exit code 3")],
+)
+def test_a_worker_that_dies_is_a_synthesis_error(tmp_path: Path, fault: str, how: str) -> None:
+    jobs = [Job(n, sleep=0.01, fault=fault if n == 2 else None) for n in range(6)]
+    start = time.monotonic()
+    with pytest.raises(SynthesisError, match=rf"^a worker process \(pid \d+\) died \({how}\)"):
+        list(ordered_map(setup, str(tmp_path), work, jobs, processes=2))
+    assert time.monotonic() - start < 3.0
+    _gone(tmp_path)
+
+
+def test_closing_early_stops_the_workers(tmp_path: Path) -> None:
+    jobs = (Job(n, sleep=0.3) for n in itertools.count())
+    results = ordered_map(setup, str(tmp_path), work, jobs, processes=2)
+    assert [next(results).n, next(results).n] == [0, 1]
+    results.close()
+    _gone(tmp_path)
+
+
+def test_breaking_out_of_the_loop_stops_the_workers(tmp_path: Path) -> None:
+    def first_two() -> list[int]:
+        taken = []
+        jobs = (Job(n, sleep=0.3) for n in itertools.count())
+        for result in ordered_map(setup, str(tmp_path), work, jobs, processes=2):
+            taken.append(result.n)
+            if len(taken) == 2:
+                break
+        return taken
+
+    assert first_two() == [0, 1]
+    _gone(tmp_path)
+
+
+def test_workers_print_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> None:
+    list(ordered_map(setup, None, work, [Job(0, fault="print"), Job(1)], processes=2))
+    assert capfd.readouterr().out == ""
+
+
+def _pool_in_subprocess(folder: Path) -> subprocess.Popen[str]:
+    """tests/_worker_jobs.py in its own session, once both of its workers have set up."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests._worker_jobs", str(folder)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    while len(pids(folder)) < 2 and process.poll() is None:
+        time.sleep(0.02)
+    return process
+
+
+def test_ctrl_c_reaches_the_parent_only_and_stops_the_workers(tmp_path: Path) -> None:
+    process = _pool_in_subprocess(tmp_path)
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: to the whole group
+    out, err = process.communicate(timeout=10)
+    workers = pids(tmp_path)
+    assert (process.returncode, err) == (130, "")
+    assert out == f"stopped; workers {workers}; alive []; []\n"
+    assert not any(alive(pid) for pid in workers)
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
+    process = _pool_in_subprocess(tmp_path)
+    workers = pids(tmp_path)
+    process.kill()
+    process.communicate()
+    deadline = time.monotonic() + 3.0
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    left = [pid for pid in workers if alive(pid)]
+    for pid in left:  # not to leave them behind when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
