@@ -20,6 +20,7 @@ from pathlib import Path
 from narrator.errors import OutputError, SettingError
 
 CACHE_DIR_ENV = "NARRATOR_CACHE_DIR"
+CACHE_LIMIT_ENV = "NARRATOR_CACHE_LIMIT"
 DEFAULT_LIMIT = 2 * 1000**3
 # Eviction goes below the limit, not just to it, so that the next few puts do
 # not each trigger a rescan of the whole folder.
@@ -61,11 +62,8 @@ def default_dir() -> Path:
     explicit = os.environ.get(CACHE_DIR_ENV)
     if explicit:
         return Path(explicit)
-    try:
-        import platformdirs  # lazily: `narrator --help` must not pay for it
-    except ImportError:  # only the piper extra requires it; this is its rule on Linux
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "narrator" / "clips"
+    import platformdirs  # lazily: `narrator --help` must not pay for it
+
     return Path(platformdirs.user_cache_dir("narrator")) / "clips"
 
 
@@ -184,6 +182,10 @@ class ClipCache:
         if not _KEY.fullmatch(key):
             raise ValueError(f"not a cache key (64 lowercase hex digits): {key!r}")
         return self.folder / key[:2] / f"{key}.clip"
+
+    def contains(self, key: str) -> bool:
+        """Whether an entry is stored under ``key``; cheap, unverified (``get`` verifies)."""
+        return self._path(key).is_file()
 
     def get(self, key: str) -> bytes | None:
         """The payload stored under ``key`` if it verifies, else None; a hit counts as a use."""

@@ -8,25 +8,36 @@ from typing import Any
 
 from narrator.engines import ENGINES
 from narrator.manifest import cleaning_report, clock
-from narrator.render import RenderSettings, plan, silences
-from narrator.script import Chapter, Script, ScriptSource, as_source
-from narrator.segment import PlannedParagraph, chunk_sentence, planning_seconds, tokenize
+from narrator.plan import Plan, read_plan
+from narrator.script import Chapter, ScriptSource
+from narrator.segment import chunk_sentence, planning_seconds, tokenize
+from narrator.settings import RenderSettings
 from narrator.spoken import cue_may_begin, spoken_form
 from narrator.summary import plural
+from narrator.timeline import (
+    Cue,
+    Provenance,
+    Source,
+    TimedParagraph,
+    TimedSentence,
+    Timeline,
+    chapter_marks,
+)
 
 
 @dataclass(frozen=True)
 class Inspection:
     """A script as narrator would speak it, without any synthesis."""
 
-    script: Script
-    paragraphs: tuple[PlannedParagraph, ...]
+    plan: Plan
     #: Cue texts of each sentence, per paragraph, as planned from the text alone.
     cues: tuple[tuple[tuple[str, ...], ...], ...]
-    #: What the engine would be given for each sentence, per paragraph.
-    spoken: tuple[tuple[str, ...], ...]
     estimated_seconds: float
-    settings: RenderSettings
+
+    @property
+    def settings(self) -> RenderSettings:
+        """The settings the script was planned with."""
+        return self.plan.settings
 
 
 def speaking_seconds(text: str, settings: RenderSettings) -> float:
@@ -39,15 +50,52 @@ def speaking_seconds(text: str, settings: RenderSettings) -> float:
     return engine.pace.seconds(said, settings.voice.rate)
 
 
+# An estimated timeline counts milliseconds: finer would promise a precision it lacks.
+ESTIMATE_RATE = 1000
+
+
+def estimated_timeline(plan: Plan) -> Timeline:
+    """A Timeline of the plan from estimates alone: sentences where they would roughly be heard.
+
+    Each sentence lasts its spoken form at the engine's pace; it has one cue, the
+    sentence. The provenance's fingerprint is "estimated".
+    """
+    settings = plan.settings
+    pace = ENGINES[settings.voice.engine].pace
+    clock = 0
+    paragraphs = []
+    for paragraph in plan.paragraphs:
+        sentences = []
+        for s in paragraph.sentences:
+            start = clock + s.silence_ms
+            clock = start + round(pace.seconds(s.spoken, settings.voice.rate) * ESTIMATE_RATE)
+            cue = Cue(s.segment, s.text, start, clock)
+            sentences.append(TimedSentence(s.segment, s.text, s.spoken, start, clock, (cue,)))
+        paragraphs.append(
+            TimedParagraph(paragraph.line, sentences[0].start, clock, tuple(sentences))
+        )
+    script = plan.script
+    return Timeline(
+        sample_rate=ESTIMATE_RATE,
+        samples=clock + plan.trailing_ms,
+        paragraphs=tuple(paragraphs),
+        chapters=chapter_marks(script.chapters, paragraphs, clock),
+        provenance=Provenance(
+            engine=settings.voice.engine,
+            voice=None,
+            rate_wpm=settings.voice.rate,
+            fingerprint="estimated",
+            sentence_pause_ms=settings.sentence_pause_ms,
+            paragraph_pause_ms=settings.paragraph_pause_ms,
+            lexicon=settings.lexicon.entries,
+        ),
+        source=Source(script.source, script.encoding, script.dropped, script.altered),
+    )
+
+
 def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspection:
     """Read, clean and split a script; estimate its duration. Raises ScriptError like render."""
-    script = as_source(script_path).read(settings.encoding, settings.cleaning)
-    paragraphs = plan(script)
-    engine = ENGINES[settings.voice.engine]
-    said = tuple(
-        tuple(spoken_form(s.text, settings.lexicon, engine.phonemes) for s in p.sentences)
-        for p in paragraphs
-    )
+    plan = read_plan(script_path, settings)
     # Cues are cut exactly as an engine without word timing will cut them: from the
     # text alone, never inside a span said as a whole.
     cues = tuple(
@@ -56,25 +104,18 @@ def inspect(script_path: Path | ScriptSource, settings: RenderSettings) -> Inspe
                 s.text,
                 settings.limits,
                 planning_seconds(settings.voice.rate),
-                cue_may_begin(tokenize(s.text), form),
+                cue_may_begin(tokenize(s.text), s.said),
             )
-            for s, form in zip(p.sentences, forms, strict=True)
+            for s in p.sentences
         )
-        for p, forms in zip(paragraphs, said, strict=True)
+        for p in plan.paragraphs
     )
-    gaps, trailing = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
-    # As speaking_seconds, with each sentence's spoken form computed once.
-    spoken = sum(
-        engine.pace.seconds(form.spoken, settings.voice.rate) for forms in said for form in forms
-    )
-    quiet = (sum(sum(g) for g in gaps) + trailing) / 1000
-    spoken_texts = tuple(tuple(r.spoken for r in forms) for forms in said)
-    return Inspection(script, paragraphs, cues, spoken_texts, spoken + quiet, settings)
+    return Inspection(plan, cues, estimated_timeline(plan).duration)
 
 
 def as_data(inspection: Inspection) -> dict[str, Any]:
     """The inspection as plain data for ``--json``."""
-    script = inspection.script
+    script = inspection.plan.script
     return {
         "source": script.source,
         "encoding": script.encoding,
@@ -87,32 +128,31 @@ def as_data(inspection: Inspection) -> dict[str, Any]:
                     {
                         "text": s.text,
                         # None: said as written.
-                        "spoken": said if said != s.text else None,
-                        "pause_before_ms": s.pause_before_ms,
+                        "spoken": s.spoken if s.spoken != s.text else None,
+                        "pause_before_ms": s.pause_mark_ms,
                         "cues": list(cues),
                     }
-                    for s, cues, said in zip(
-                        paragraph.sentences, sentence_cues, sentence_said, strict=True
-                    )
+                    for s, cues in zip(paragraph.sentences, sentence_cues, strict=True)
                 ],
                 "pause_after_ms": paragraph.pause_after_ms,
             }
-            for paragraph, sentence_cues, sentence_said in zip(
-                inspection.paragraphs, inspection.cues, inspection.spoken, strict=True
+            for paragraph, sentence_cues in zip(
+                inspection.plan.paragraphs, inspection.cues, strict=True
             )
         ],
         "chapters": [{"title": c.title, "line": c.line} for c in script.chapters],
-        **cleaning_report(script),
+        **cleaning_report(script.dropped, script.altered),
     }
 
 
 def as_text(inspection: Inspection) -> str:
     """The inspection as a readable report."""
-    script = inspection.script
-    sentences = sum(len(p.sentences) for p in inspection.paragraphs)
+    script = inspection.plan.script
+    paragraphs = inspection.plan.paragraphs
+    sentences = len(inspection.plan.sentences)
     cue_count = sum(len(c) for p in inspection.cues for c in p)
     out = [
-        f"{script.source}: {plural(len(inspection.paragraphs), 'paragraph')}, "
+        f"{script.source}: {plural(len(paragraphs), 'paragraph')}, "
         f"{plural(sentences, 'sentence')}, {plural(cue_count, 'cue')}, "
         f"about {clock(inspection.estimated_seconds)} "
         f"(estimated at {inspection.settings.voice.rate} wpm)",
@@ -120,19 +160,19 @@ def as_text(inspection: Inspection) -> str:
     chapters: dict[int, list[Chapter]] = {}
     for chapter in script.chapters:
         chapters.setdefault(chapter.paragraph, []).append(chapter)
-    for number, (paragraph, sentence_cues, sentence_said) in enumerate(
-        zip(inspection.paragraphs, inspection.cues, inspection.spoken, strict=True)
+    for number, (paragraph, sentence_cues) in enumerate(
+        zip(paragraphs, inspection.cues, strict=True)
     ):
         for chapter in chapters.pop(number, []):
             out += ["", f"# {chapter.title}  (line {chapter.line})"]
         out += ["", f"¶{number + 1}  line {paragraph.line}"]
-        sentence_rows = zip(paragraph.sentences, sentence_cues, sentence_said, strict=True)
-        for k, (sentence, cues, said) in enumerate(sentence_rows):
-            if sentence.pause_before_ms is not None:
-                out.append(f"    [pause {sentence.pause_before_ms} ms]")
+        sentence_rows = zip(paragraph.sentences, sentence_cues, strict=True)
+        for k, (sentence, cues) in enumerate(sentence_rows):
+            if sentence.pause_mark_ms is not None:
+                out.append(f"    [pause {sentence.pause_mark_ms} ms]")
             out.append(f"  {k + 1}. {sentence.text}")
-            if said != sentence.text:
-                out.append(f"       said: {said}")
+            if sentence.spoken != sentence.text:
+                out.append(f"       said: {sentence.spoken}")
             if len(cues) > 1:
                 out += [f"       cue: {cue}" for cue in cues]
         if paragraph.pause_after_ms is not None:

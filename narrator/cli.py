@@ -27,9 +27,12 @@ from narrator.errors import ExitCode, NarratorError, Stopped
 if TYPE_CHECKING:
     from typer._click.exceptions import UsageError
 
+    from narrator.cache import ClipCache
+    from narrator.config import Overrides
     from narrator.preview import SegmentTable
-    from narrator.render import RenderResult, RenderSettings
+    from narrator.render import Progress, RenderResult, Update
     from narrator.script import ScriptSource
+    from narrator.settings import RenderSettings
 
 # The engines the registry knows, for the help (narrator.engines is light to import).
 _ENGINE_NAMES = ", ".join(ENGINES)
@@ -215,19 +218,11 @@ HeadingsOption = Annotated[
 ]
 
 
-def _settings(options: dict[str, Any]) -> RenderSettings:
-    """Settings from a command's options over the config file over the defaults.
-
-    ``options`` are the command's parameters (its ``locals()``): each parameter
-    named like a field of config.Overrides is a setting, so every command maps
-    its options the same way and none can be forgotten.
-    """
+def _settings(script: Path, config: Path | None, given: Overrides) -> RenderSettings:
+    """Settings from a command's options over the config file over the defaults."""
     from narrator import config as project_config
 
-    fields = project_config.Overrides.__dataclass_fields__
-    given = project_config.Overrides(**{k: v for k, v in options.items() if k in fields})
-    project = project_config.load(options["script"], options["config"])
-    return project_config.settings(project, given)
+    return project_config.settings(project_config.load(script, config), given)
 
 
 def _source(script: Path, name: str | None) -> ScriptSource:
@@ -248,9 +243,41 @@ def _source(script: Path, name: str | None) -> ScriptSource:
     return ScriptSource.file(script, name)
 
 
+JobsOption = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(
+        "--jobs",
+        "-j",
+        min=1,
+        help="Worker processes for synthesis.  [default: one per core; 1 for piper]",
+    ),
+]
+CacheDirOption = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option(
+        "--cache-dir",
+        help="Clip cache folder.  [default: $NARRATOR_CACHE_DIR, else the user cache dir]",
+    ),
+]
+CacheLimitOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--cache-limit",
+        help="Keep the clip cache under this size, e.g. 2GB, 500MB; 0 stores nothing.  "
+        "[default: $NARRATOR_CACHE_LIMIT, else 2GB]",
+    ),
+]
+
+
 @app.command()
 def render(
-    script: ScriptArgument,
+    script: Annotated[
+        list[Path],
+        typer.Argument(
+            help="The scripts: UTF-8 (or legacy) text files, or - for standard input.",
+            show_default=False,
+        ),
+    ],
     out_dir: OutDirOption = None,
     audio_format: FormatOption = None,
     engine: EngineOption = None,
@@ -266,27 +293,125 @@ def render(
         typer.Option(
             "--name",
             "-n",
-            help="Name the outputs <name>.* instead of after the script.  "
+            help="Name the outputs <name>.* instead of after the script (one script only).  "
             "[default: the script's stem, 'stdin' for -]",
         ),
     ] = None,
+    jobs: JobsOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Synthesize everything; read and store no clip.")
+    ] = False,
+    cache_limit: CacheLimitOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
-    """Render SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (and .chapters.txt).
+    """Render each SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (and .chapters.txt).
+
+    Sentences already synthesized with the same engine, voice and rate come
+    from the clip cache, so a re-render after an edit, or after an interrupted
+    render, only synthesizes what is new. Several scripts share one pool of
+    workers; each is reported on its own line, and one that fails does not
+    stop the others.
 
     Example: narrator render talk.txt --format mp3 --engine espeak --rate 160
 
+    Example: narrator render chapter*.md --out-dir book
+
     Example: pbpaste | narrator render - --name episode-4
     """
+    code = 0
     with _reported():
-        from narrator.render import render as run
+        from narrator.config import Overrides
+        from narrator.errors import SettingError
+        from narrator.render import render_all
 
-        settings = _settings(locals())
-        source = _source(script, name)
+        scripts = script
+        if name is not None and len(scripts) > 1:
+            raise SettingError("--name names one script's outputs: give one script with it")
+        if sum(1 for s in scripts if str(s) == "-") > 1:
+            raise SettingError("standard input (-) can be read once: give - at most once")
+        given = Overrides(
+            out_dir=out_dir,
+            audio_format=audio_format,
+            engine=engine,
+            voice=voice,
+            rate=rate,
+            sentence_pause_ms=sentence_pause_ms,
+            paragraph_pause_ms=paragraph_pause_ms,
+            encoding=encoding,
+            speak_headings=speak_headings,
+        )
+        cache = None if no_cache else _cache(cache_dir, cache_limit)
+        work = [(_source(one, name), _settings(one, config, given)) for one in scripts]
+        clash = _clash(work)
+        if clash is not None:
+            raise SettingError(clash)
         with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
-            result = run(source, settings, progress)
-        if not quiet:
-            _summary(result)
+            outcomes = render_all(work, progress, cache, jobs)
+        if cache is not None and cache.problem is not None:
+            typer.echo(
+                f"narrator: warning: clip cache not written: {cache.problem}; "
+                "the render is complete, but the next one will synthesize again",
+                err=True,
+            )
+        if len(outcomes) == 1:
+            (outcome,) = outcomes
+            if isinstance(outcome, Exception):
+                raise outcome
+            if not quiet:
+                _summary(outcome)
+            return
+        failed = [o for o in outcomes if isinstance(o, Exception)]
+        for (source, _), outcome in zip(work, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                said = str(outcome)
+                where = "" if said.startswith(source.label) else f"{source.label}: "
+                typer.echo(f"narrator: error: {where}{said}", err=True)
+            elif not quiet:
+                typer.echo(
+                    f"rendered   {outcome.audio}  {_clock(outcome.duration)}, "
+                    f"{outcome.synthesized} synthesized, {outcome.cached} from the cache"
+                )
+        if failed:
+            codes = {getattr(f, "exit_code", ExitCode.INTERNAL) for f in failed}
+            typer.echo(
+                f"narrator: error: {len(failed)} of {len(outcomes)} scripts failed (see above)",
+                err=True,
+            )
+            code = codes.pop() if len(codes) == 1 else ExitCode.BATCH
+    if code:
+        raise typer.Exit(code)
+
+
+def _clash(work: list[tuple[ScriptSource, RenderSettings]]) -> str | None:
+    """The message for two scripts of a batch that would write the same outputs, if any."""
+    seen: dict[tuple[str, Path], str] = {}
+    for source, settings in work:
+        key = (source.stem, settings.out_dir)
+        if key in seen:
+            return (
+                f"{seen[key]} and {source.label} would both write {settings.out_dir}/"
+                f"{source.stem}.*: render them into different --out-dir folders"
+            )
+        seen[key] = source.label
+    return None
+
+
+def _clock(seconds: float) -> str:
+    from narrator.summary import duration
+
+    return duration(seconds)
+
+
+def _cache(folder: Path | None, limit: str | None) -> ClipCache:
+    """The clip cache in ``folder`` (else the default) under ``limit`` (else the default)."""
+    from narrator.cache import CACHE_LIMIT_ENV, DEFAULT_LIMIT, ClipCache, default_dir, parse_size
+
+    given = limit if limit is not None else os.environ.get(CACHE_LIMIT_ENV) or None
+    return ClipCache(
+        folder if folder is not None else default_dir(),
+        parse_size(given) if given is not None else DEFAULT_LIMIT,
+    )
 
 
 @app.command()
@@ -313,8 +438,17 @@ def check(
         import json
 
         from narrator.check import as_data, as_text, inspect
+        from narrator.config import Overrides
 
-        settings = _settings(locals())
+        given = Overrides(
+            engine=engine,
+            rate=rate,
+            sentence_pause_ms=sentence_pause_ms,
+            paragraph_pause_ms=paragraph_pause_ms,
+            encoding=encoding,
+            speak_headings=speak_headings,
+        )
+        settings = _settings(script, config, given)
         inspection = inspect(_source(script, None), settings)
         if as_json:
             typer.echo(json.dumps(as_data(inspection), ensure_ascii=False, indent=2))
@@ -349,24 +483,30 @@ def preview(
     Example: narrator preview talk.txt --segment 3-4
     """
     with _reported():
-        from narrator.preview import (
-            parse_selection,
-            plan_segments,
-            play,
-            segment_table,
-            speak_segments,
-        )
+        from narrator.config import Overrides
+        from narrator.plan import read_plan
+        from narrator.preview import parse_selection, play, segment_table, speak_segments
 
-        settings = _settings(locals())
+        given = Overrides(
+            out_dir=out_dir,
+            engine=engine,
+            voice=voice,
+            rate=rate,
+            sentence_pause_ms=sentence_pause_ms,
+            paragraph_pause_ms=paragraph_pause_ms,
+            encoding=encoding,
+            speak_headings=speak_headings,
+        )
+        settings = _settings(script, config, given)
         source = _source(script, None)
-        planned = plan_segments(source, settings)
+        plan = read_plan(source, settings)
         if segment is None:
-            _print_segments(segment_table(planned, settings.out_dir / f"{source.stem}.json"))
+            _print_segments(segment_table(plan, settings.out_dir / f"{source.stem}.json"))
             return
-        chosen = parse_selection(segment, len(planned.sentences), str(script))
+        chosen = parse_selection(segment, len(plan.sentences), str(script))
         label = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
         target = settings.out_dir / f"{source.stem}.seg{label}.wav"
-        duration = speak_segments(planned, chosen, target)
+        duration = speak_segments(plan, chosen, target)
         if play(target):
             typer.echo(f"played {target} ({duration:.1f} s)")
         else:
@@ -383,11 +523,12 @@ def _print_segments(table: SegmentTable) -> None:
         minutes, rest = divmod(seconds, 60)
         return f"{int(minutes)}:{rest:04.1f}"
 
-    width = max(len(str(s.number)) for s in table.segments)
-    for s in table.segments:
-        times = f"{clock(s.start)}–{clock(s.end)}"
+    timeline = table.timeline
+    width = max(len(str(s.segment)) for s in timeline.sentences)
+    for s in timeline.sentences:
+        times = f"{clock(timeline.seconds(s.start))}–{clock(timeline.seconds(s.end))}"
         text = s.text if len(s.text) <= 72 else s.text[:71] + "…"
-        typer.echo(f"{s.number:>{width}}  {times:<15}  {text}")
+        typer.echo(f"{s.segment:>{width}}  {times:<15}  {text}")
     source = (
         f"measured in {table.manifest}" if table.measured else "estimated (no render of this text)"
     )
@@ -395,30 +536,53 @@ def _print_segments(table: SegmentTable) -> None:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool) -> Iterator[Any]:
-    """A callback that drives a progress bar on stderr, one bar per stage of the render."""
-    bar: Any = None
-    shown = ""
+def _progress(enabled: bool) -> Iterator[Progress | None]:
+    """A callback that shows the render's progress on stderr with rich; None when disabled.
 
-    def close() -> None:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    One line per script (sentences done, how many came from the cache, elapsed
+    time and an estimate of the time left), and one for the whole batch when
+    there are several scripts.
+    """
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as Bars
 
-    def update(stage: str, done: int, total: int) -> None:
-        nonlocal bar, shown
-        if not enabled:
-            return
-        if stage != shown:
-            close()
-            bar = typer.progressbar(length=total, label=stage.capitalize(), file=sys.stderr)
-            bar.__enter__()
-            shown = stage
-        bar.update(done - bar.pos)
+    bars = Bars(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[cached]} cached"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    )
+    tasks: dict[str, Any] = {}
 
-    try:
+    def update(news: Update) -> None:
+        if news.batch_total != news.total and "" not in tasks:
+            tasks[""] = bars.add_task("all scripts", total=news.batch_total, cached=0)
+        task = tasks.get(news.script)
+        if task is None:
+            task = tasks[news.script] = bars.add_task(news.script, total=news.total, cached=0)
+        if news.stage == "synthesizing":
+            bars.update(task, completed=news.done, cached=news.cached, description=news.script)
+            if "" in tasks:
+                bars.update(tasks[""], completed=news.batch_done)
+        else:
+            bars.update(task, description=f"{news.script}: {news.stage}")
+
+    with bars:
         yield update
-    finally:
-        close()
 
 
 def _summary(result: RenderResult) -> None:
@@ -442,6 +606,42 @@ def voices(
         settings = VoiceSettings(engine=engine)
         for voice in list_voices(settings.engine):
             typer.echo(f"{voice.id}\t{voice.language}\t{voice.name}")
+
+
+cache_app = typer.Typer(
+    help="Show or empty the clip cache (synthesized sentences reused by later renders).",
+    no_args_is_help=True,
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("info")
+def cache_info(cache_dir: CacheDirOption = None, cache_limit: CacheLimitOption = None) -> None:
+    """Show where the clip cache is, how many sentences it holds, and its size and limit.
+
+    Example: narrator cache info
+    """
+    with _reported():
+        from narrator.cache import format_size
+
+        found = _cache(cache_dir, cache_limit).info()
+        typer.echo(f"folder   {found.folder}")
+        typer.echo(f"entries  {found.entries}")
+        typer.echo(f"size     {format_size(found.size_bytes)} of {format_size(found.limit)}")
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: CacheDirOption = None) -> None:
+    """Delete every clip in the cache; the next render synthesizes everything again.
+
+    Example: narrator cache clear
+    """
+    with _reported():
+        from narrator.summary import plural
+
+        clips = _cache(cache_dir, None)
+        removed = clips.clear()
+        typer.echo(f"removed {plural(removed, 'clip')} from {clips.folder}")
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ from typing import Any
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
 from narrator.lexicon import Entry, Lexicon
-from narrator.render import RenderSettings
 from narrator.rules import RULE_NAMES, Rule, select
 from narrator.script import Cleaning
+from narrator.settings import AudioFormat, RenderSettings
 
 CONFIG_NAME = "narrator.toml"
 
@@ -198,7 +198,7 @@ _KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false", li
 _CHECKS: dict[str, Callable[[Any], object]] = {
     "engine": lambda v: VoiceSettings(engine=v),
     "rate": lambda v: VoiceSettings(rate=v),
-    "format": lambda v: RenderSettings(audio_format=v.lower()),
+    "format": AudioFormat.parse,
     "sentence_pause": lambda v: RenderSettings(sentence_pause_ms=v),
     "paragraph_pause": lambda v: RenderSettings(paragraph_pause_ms=v),
     "encoding": lambda v: RenderSettings(encoding=v),
@@ -221,7 +221,7 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
         cleaning = replace(cleaning, speak_headings=chosen["speak_headings"])
     return RenderSettings(
         out_dir=_first(chosen["out_dir"], base.out_dir),
-        audio_format=_first(chosen["audio_format"], base.audio_format).lower(),
+        audio_format=_first(chosen["audio_format"], base.audio_format),
         voice=VoiceSettings(
             engine=_first(chosen["engine"], base.voice.engine),
             voice=chosen["voice"],

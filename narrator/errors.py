@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     SYNTHESIS = 6
     OUTPUT = 7
     DISK_FULL = 8
+    BATCH = 9  # several scripts of one render failed, for different reasons
     HANGUP = 129  # 128 + SIGHUP: the terminal went away
     INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
     TERMINATED = 143  # 128 + SIGTERM: kill, systemd, a CI timeout

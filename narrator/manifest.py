@@ -1,59 +1,72 @@
-"""The JSON manifest: what was spoken when, with the settings and the dropped lines."""
+"""The JSON manifest of a Timeline: what was spoken when, how, and what was left out; and back."""
 
 from __future__ import annotations
 
-import itertools
 import json
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from narrator import __version__
-from narrator.cues import seconds
-from narrator.stitch import output_rate
-
-if TYPE_CHECKING:
-    from narrator.render import RenderResult
-    from narrator.script import Script
+from narrator.lexicon import Entry
+from narrator.script import AlteredLine, DroppedLine
+from narrator.timeline import (
+    Cue,
+    Provenance,
+    Source,
+    TimedChapter,
+    TimedParagraph,
+    TimedSentence,
+    Timeline,
+    seconds,
+)
 
 SCHEMA_VERSION = 1
 
 
-def build_manifest(result: RenderResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Outputs:
+    """The names of the files a render writes beside its manifest."""
+
+    audio: str
+    audio_format: str
+    #: The audio file's own sample rate (opus is always 48 kHz).
+    audio_rate: int
+    srt: str
+    vtt: str
+    page: str
+    chapter_list: str | None = None
+
+
+def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
     """The manifest as plain data; times in seconds to the millisecond."""
-    rate = result.sample_rate
+    rate = timeline.sample_rate
 
     def span(start: int, end: int) -> dict[str, float]:
         return {"start": seconds(start, rate), "end": seconds(end, rate)}
 
-    settings = result.settings
-    file_rate = output_rate(settings.audio_format, rate)
-    segments = itertools.count(1)  # sentences numbered through the script, as in preview
+    made = timeline.provenance
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": f"narrator {__version__}",
-        "source": {"file": result.script.source, "encoding": result.script.encoding},
+        "source": {"file": timeline.source.file, "encoding": timeline.source.encoding},
         "engine": {
-            "name": settings.voice.engine,
-            "voice": result.voice,
-            "rate_wpm": settings.voice.rate,
-            "fingerprint": result.engine_fingerprint,
-            "sentence_pause_ms": settings.sentence_pause_ms,
-            "paragraph_pause_ms": settings.paragraph_pause_ms,
+            "name": made.engine,
+            "voice": made.voice,
+            "rate_wpm": made.rate_wpm,
+            "fingerprint": made.fingerprint,
+            "sentence_pause_ms": made.sentence_pause_ms,
+            "paragraph_pause_ms": made.paragraph_pause_ms,
         },
         "audio": {
-            "file": result.audio.name,
-            "format": settings.audio_format,
-            # The file's own rate (opus is always 48 kHz); its length in those samples.
-            "sample_rate": file_rate,
-            "samples": result.samples * file_rate // rate,
-            "duration": seconds(result.samples, rate),
+            "file": outputs.audio,
+            "format": outputs.audio_format,
+            "sample_rate": outputs.audio_rate,
+            "samples": timeline.samples * outputs.audio_rate // rate,
+            "duration": seconds(timeline.samples, rate),
         },
-        "subtitles": {
-            "srt": result.subtitles.name,
-            "vtt": result.webvtt.name,
-            "cues": len(result.cues),
-        },
-        "page": result.page.name,
-        "chapter_list": result.chapter_list.name if result.chapter_list else None,
+        "subtitles": {"srt": outputs.srt, "vtt": outputs.vtt, "cues": len(timeline.cues)},
+        "page": outputs.page,
+        "chapter_list": outputs.chapter_list,
         "paragraphs": [
             {
                 "index": p_number,
@@ -62,7 +75,7 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
                 "sentences": [
                     {
                         "index": s_number,
-                        "segment": next(segments),
+                        "segment": sentence.segment,
                         **span(sentence.start, sentence.end),
                         "text": sentence.text,
                         # Exactly what the engine was given; pieces joined by a space.
@@ -75,18 +88,89 @@ def build_manifest(result: RenderResult) -> dict[str, Any]:
                     for s_number, sentence in enumerate(paragraph.sentences, start=1)
                 ],
             }
-            for p_number, paragraph in enumerate(result.paragraphs, start=1)
+            for p_number, paragraph in enumerate(timeline.paragraphs, start=1)
         ],
         "chapters": [
             {"title": c.title, "line": c.line, "start": seconds(c.start, rate)}
-            for c in result.chapters
+            for c in timeline.chapters
         ],
-        **cleaning_report(result.script),
+        **cleaning_report(timeline.source.dropped, timeline.source.altered),
         "lexicon": [
             {"word": e.written, "say": e.say, "phonemes": e.phonemes, "ipa": e.ipa}
-            for e in settings.lexicon.entries
+            for e in made.lexicon
         ],
     }
+
+
+def manifest_json(timeline: Timeline, outputs: Outputs) -> str:
+    """The manifest as indented UTF-8 JSON text."""
+    return json.dumps(build_manifest(timeline, outputs), ensure_ascii=False, indent=2) + "\n"
+
+
+def read_timeline(data: dict[str, Any]) -> Timeline:
+    """The Timeline a manifest records, at the audio file's sample rate (times to the ms).
+
+    Raises KeyError, TypeError or ValueError for data that is not a narrator manifest.
+    """
+    if not str(data["generator"]).startswith("narrator "):
+        raise ValueError("not a narrator manifest")
+    rate = int(data["audio"]["sample_rate"])
+
+    def at(value: Any) -> int:
+        return round(float(value) * rate)
+
+    paragraphs = tuple(
+        TimedParagraph(
+            int(p["line"]),
+            at(p["start"]),
+            at(p["end"]),
+            tuple(
+                TimedSentence(
+                    int(s["segment"]),
+                    str(s["text"]),
+                    str(s["spoken"]),
+                    at(s["start"]),
+                    at(s["end"]),
+                    tuple(
+                        Cue(int(c["index"]), str(c["text"]), at(c["start"]), at(c["end"]))
+                        for c in s["cues"]
+                    ),
+                )
+                for s in p["sentences"]
+            ),
+        )
+        for p in data["paragraphs"]
+    )
+    engine = data["engine"]
+    return Timeline(
+        sample_rate=rate,
+        samples=int(data["audio"]["samples"]),
+        paragraphs=paragraphs,
+        chapters=tuple(
+            TimedChapter(str(c["title"]), int(c["line"]), at(c["start"])) for c in data["chapters"]
+        ),
+        provenance=Provenance(
+            engine=str(engine["name"]),
+            voice=engine["voice"],
+            rate_wpm=int(engine["rate_wpm"]),
+            fingerprint=str(engine["fingerprint"]),
+            sentence_pause_ms=int(engine["sentence_pause_ms"]),
+            paragraph_pause_ms=int(engine["paragraph_pause_ms"]),
+            lexicon=tuple(
+                Entry(e["word"], e["say"], e["phonemes"], ipa=e["ipa"])
+                for e in data.get("lexicon", [])
+            ),
+        ),
+        source=Source(
+            str(data["source"]["file"]),
+            str(data["source"]["encoding"]),
+            tuple(DroppedLine(int(d["line"]), d["text"], d["rule"]) for d in data["dropped"]),
+            tuple(
+                AlteredLine(int(a["line"]), a["before"], a["after"], tuple(a["rules"]))
+                for a in data["altered"]
+            ),
+        ),
+    )
 
 
 def recorded_outputs(data: dict[str, Any]) -> list[str]:
@@ -106,13 +190,15 @@ def recorded_outputs(data: dict[str, Any]) -> list[str]:
     return [name for name in names if isinstance(name, str)]
 
 
-def cleaning_report(script: Script) -> dict[str, list[dict[str, Any]]]:
+def cleaning_report(
+    dropped: tuple[DroppedLine, ...], altered: tuple[AlteredLine, ...]
+) -> dict[str, list[dict[str, Any]]]:
     """The lines cleaning dropped or changed, with line numbers and rules."""
     return {
-        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in script.dropped],
+        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in dropped],
         "altered": [
             {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
-            for a in script.altered
+            for a in altered
         ],
     }
 
@@ -125,7 +211,7 @@ def clock(seconds_total: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def compose_chapters(result: RenderResult) -> str:
+def compose_chapters(timeline: Timeline) -> str:
     """The chapter list as YouTube reads it: ``0:00 Title`` lines, the first at 0:00.
 
     A chapter that opens the script starts at 0:00 even after a leading pause;
@@ -134,13 +220,13 @@ def compose_chapters(result: RenderResult) -> str:
     rejects repeated times), and a heading with no narration after it is left
     out. Returns "" when no chapter remains.
     """
-    rate = result.sample_rate
-    if not result.paragraphs:
+    rate = timeline.sample_rate
+    if not timeline.paragraphs:
         return ""
-    first_speech = result.paragraphs[0].start
-    last_speech = result.paragraphs[-1].end
+    first_speech = timeline.paragraphs[0].start
+    last_speech = timeline.paragraphs[-1].end
     entries: dict[str, list[str]] = {}
-    for chapter in result.chapters:
+    for chapter in timeline.chapters:
         if chapter.start >= last_speech:
             continue
         start = 0 if chapter.start <= first_speech else chapter.start
@@ -148,8 +234,3 @@ def compose_chapters(result: RenderResult) -> str:
             entries["0:00"] = ["Introduction"]
         entries.setdefault(clock(start / rate), []).append(chapter.title)
     return "".join(f"{time} {' – '.join(titles)}\n" for time, titles in entries.items())
-
-
-def manifest_json(result: RenderResult) -> str:
-    """The manifest as indented UTF-8 JSON text."""
-    return json.dumps(build_manifest(result), ensure_ascii=False, indent=2) + "\n"

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from narrator.cues import seconds
-from narrator.manifest import clock
-from narrator.subtitles import cue_lines
-
-if TYPE_CHECKING:
-    from narrator.render import RenderResult
+from narrator.manifest import Outputs, clock
+from narrator.timeline import Timeline, seconds
 
 # Everything is inline and the cues are embedded: a page opened from disk (file://)
 # may not fetch a separate .vtt track, so the script builds the track from this data.
@@ -82,32 +78,30 @@ for (const item of items) {
 """
 
 
-def _data(result: RenderResult) -> dict[str, Any]:
-    rate = result.sample_rate
+def _data(timeline: Timeline) -> dict[str, Any]:
+    rate = timeline.sample_rate
     return {
         "language": "en",
-        "duration": seconds(result.samples, rate),
+        "duration": seconds(timeline.samples, rate),
         "cues": [
             {
                 "index": c.index,
                 "start": seconds(c.start, rate),
                 "end": seconds(c.end, rate),
-                "text": cue_lines(c.text, result.settings.limits),
+                "text": c.shown,
             }
-            for c in result.cues
+            for c in timeline.cues
         ],
     }
 
 
-def compose_page(result: RenderResult) -> str:
-    """The HTML page for a render; it plays ``result.audio`` from the same folder."""
-    rate = result.sample_rate
-    pending = list(result.chapters)  # in script order, so in time order
+def compose_page(timeline: Timeline, outputs: Outputs) -> str:
+    """The HTML page for a timeline; it plays ``outputs.audio`` from the same folder."""
+    rate = timeline.sample_rate
+    pending = list(timeline.chapters)  # in script order, so in time order
     rows: list[str] = []
-    number = 0
-    for paragraph in result.paragraphs:
+    for paragraph in timeline.paragraphs:
         for sentence in paragraph.sentences:
-            number += 1
             while pending and pending[0].start <= sentence.start:
                 rows.append(f'<li class="chapter">{escape(pending.pop(0).title)}</li>')
             cues = " ".join(
@@ -116,18 +110,19 @@ def compose_page(result: RenderResult) -> str:
             )
             start = seconds(sentence.start, rate)
             rows.append(
-                f'<li data-segment="{number}" data-start="{start}">'
+                f'<li data-segment="{sentence.segment}" data-start="{start}">'
                 f"<time>{clock(start)}</time><span>{cues}</span></li>"
             )
     rows += [f'<li class="chapter">{escape(c.title)}</li>' for c in pending]
     dropped = [
         f'<li>line {d.line} <span class="rule">{escape(d.rule)}</span> '
         f'<span class="text">{escape(d.text)}</span></li>'
-        for d in result.script.dropped
+        for d in timeline.source.dropped
     ]
-    payload = json.dumps(_data(result), ensure_ascii=False).replace("</", "<\\/")
-    title = escape(result.audio.stem)
-    minutes = clock(result.duration)
+    payload = json.dumps(_data(timeline), ensure_ascii=False).replace("</", "<\\/")
+    title = escape(outputs.audio.rpartition(".")[0] or outputs.audio)
+    minutes = clock(timeline.duration)
+    made = timeline.provenance
     return "\n".join(
         [
             "<!doctype html>",
@@ -140,11 +135,11 @@ def compose_page(result: RenderResult) -> str:
             f"<style>{_STYLE}</style>",
             "</head>",
             "<body>",
-            f"<header><h1>{title}</h1><p>{minutes} · {len(result.cues)} cues · "
-            f"{escape(result.settings.voice.engine)}, {escape(result.voice or 'default voice')}, "
-            f"{result.settings.voice.rate} wpm</p></header>",
+            f"<header><h1>{title}</h1><p>{minutes} · {len(timeline.cues)} cues · "
+            f"{escape(made.engine)}, {escape(made.voice or 'default voice')}, "
+            f"{made.rate_wpm} wpm</p></header>",
             '<section class="player">',
-            f'<audio id="audio" controls preload="auto" src="{escape(quote(result.audio.name))}">'
+            f'<audio id="audio" controls preload="auto" src="{escape(quote(outputs.audio))}">'
             "</audio>",
             '<div id="caption" class="caption" aria-live="polite"></div>',
             "</section>",

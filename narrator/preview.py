@@ -8,102 +8,60 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from narrator.check import speaking_seconds
 from narrator.engines import resolve_voice
 from narrator.errors import SettingError
-from narrator.render import RenderSettings, plan, silences
-from narrator.script import ScriptSource, as_source
-from narrator.segment import PlannedSentence
+from narrator.plan import Plan, PlanParagraph
+from narrator.timeline import Timeline
 
-
-@dataclass(frozen=True)
-class Segment:
-    """One sentence as the unit of preview: its number, text and times in seconds."""
-
-    number: int
-    text: str
-    start: float
-    end: float
+if TYPE_CHECKING:
+    from narrator.cache import ClipCache
 
 
 @dataclass(frozen=True)
 class SegmentTable:
-    """A script's segments; ``measured`` when the times come from an up-to-date render."""
+    """A script's segments on a Timeline; ``measured`` when it comes from an up-to-date render."""
 
-    segments: tuple[Segment, ...]
+    timeline: Timeline
     measured: bool
     manifest: Path
 
 
-@dataclass(frozen=True)
-class Planned:
-    """A script's sentences in order, each with the silence before it."""
-
-    settings: RenderSettings
-    #: (sentence, ms of silence before it) for every sentence.
-    sentences: tuple[tuple[PlannedSentence, int], ...]
-
-
-def plan_segments(script_path: Path | ScriptSource, settings: RenderSettings) -> Planned:
-    """Read, clean and split the script once; raises ScriptError like render."""
-    source = as_source(script_path)
-    paragraphs = plan(source.read(settings.encoding, settings.cleaning))
-    gaps, _ = silences(paragraphs, settings.sentence_pause_ms, settings.paragraph_pause_ms)
-    sentences = tuple(
-        (sentence, gap)
-        for paragraph, before in zip(paragraphs, gaps, strict=True)
-        for sentence, gap in zip(paragraph.sentences, before, strict=True)
-    )
-    return Planned(settings, sentences)
-
-
-def segment_table(planned: Planned, manifest: Path) -> SegmentTable:
+def segment_table(plan: Plan, manifest: Path) -> SegmentTable:
     """Segments timed by ``manifest`` if it is a render of this text with these settings.
 
     Otherwise the times are estimated from the text and the pauses.
     """
-    settings = planned.settings
-    measured = _measured(manifest, [s.text for s, _ in planned.sentences], settings)
+    from narrator.check import estimated_timeline
+
+    measured = _measured(manifest, plan)
     if measured is not None:
-        segments = tuple(
-            Segment(n, s.text, start, end)
-            for n, ((s, _), (start, end)) in enumerate(
-                zip(planned.sentences, measured, strict=True), 1
-            )
-        )
-        return SegmentTable(segments, True, manifest)
-    estimated, clock = [], 0.0
-    for number, (sentence, gap) in enumerate(planned.sentences, 1):
-        start = clock + gap / 1000
-        clock = start + speaking_seconds(sentence.text, settings)
-        estimated.append(Segment(number, sentence.text, start, clock))
-    return SegmentTable(tuple(estimated), False, manifest)
+        return SegmentTable(measured, True, manifest)
+    return SegmentTable(estimated_timeline(plan), False, manifest)
 
 
-def _measured(
-    manifest: Path, texts: list[str], settings: RenderSettings
-) -> list[tuple[float, float]] | None:
-    """Sentence times from a manifest of the same sentences and timing settings; else None."""
+def _measured(manifest: Path, plan: Plan) -> Timeline | None:
+    """The manifest's Timeline if it speaks the plan's sentences with its settings; else None."""
+    from narrator.manifest import read_timeline
+
+    settings = plan.settings
     try:
-        data: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
-        engine = data["engine"]
-        same = (
-            engine["name"] == settings.voice.engine
-            and engine["rate_wpm"] == settings.voice.rate
-            and engine["sentence_pause_ms"] == settings.sentence_pause_ms
-            and engine["paragraph_pause_ms"] == settings.paragraph_pause_ms
-            and engine["voice"] == resolve_voice(settings.voice)
-        )
-        sentences = [s for p in data["paragraphs"] for s in p["sentences"]]
-        if not same or [s["text"] for s in sentences] != texts:
-            return None
-        return [(float(s["start"]), float(s["end"])) for s in sentences]
+        timeline = read_timeline(json.loads(manifest.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    made = timeline.provenance
+    same = (
+        made.engine == settings.voice.engine
+        and made.rate_wpm == settings.voice.rate
+        and made.sentence_pause_ms == settings.sentence_pause_ms
+        and made.paragraph_pause_ms == settings.paragraph_pause_ms
+        and [s.text for s in timeline.sentences] == [s.text for s in plan.sentences]
+        and made.voice == resolve_voice(settings.voice)
+    )
+    return timeline if same else None
 
 
 def parse_selection(text: str, count: int, source: str) -> range:
@@ -121,35 +79,43 @@ def parse_selection(text: str, count: int, source: str) -> range:
     return range(first, last + 1)
 
 
-def speak_segments(planned: Planned, selection: range, target: Path) -> float:
+def speak_segments(
+    plan: Plan, selection: range, target: Path, cache: ClipCache | None = None
+) -> float:
     """Synthesize the selected segments, with the render's pauses between them, into ``target``.
 
-    Uses the same engine, voice, rate and lexicon as a render. Writes atomically;
-    returns the clip's duration in seconds. Raises like render (a missing engine,
-    a synthesis failure, an unwritable folder).
+    Uses the same engine, voice, rate and lexicon as a render, and the same clip
+    cache: a segment already rendered is not synthesized again. Writes
+    atomically; returns the clip's duration in seconds. Raises like render (a
+    missing engine, a synthesis failure, an unwritable folder).
     """
-    from narrator.engines import open_engine
+    from narrator.engines import fingerprint
     from narrator.files import Staging
-    from narrator.stitch import Programme, conform
-    from narrator.synth import SentenceSpeaker
+    from narrator.stitch import Programme
+    from narrator.synthesis import Synthesis
 
-    settings = planned.settings
-    chosen = [planned.sentences[number - 1] for number in selection]
-    with Staging(target.parent) as staging:
-        engine = open_engine(settings.voice)
+    settings = plan.settings
+    chosen = replace(
+        plan, paragraphs=(PlanParagraph(0, tuple(plan.sentences[n - 1] for n in selection)),)
+    )
+    with (
+        Staging(target.parent) as staging,
+        Synthesis([(chosen, fingerprint(settings.voice))], cache, jobs=1) as synthesis,
+    ):
+        programme: Programme | None = None
         try:
-            speaker = SentenceSpeaker(
-                engine, settings.voice.rate, settings.limits, conform, settings.lexicon
-            )
-            with Programme(staging.path(target.name), engine.sample_rate) as programme:
-                for k, (sentence, gap) in enumerate(chosen):
-                    if k:
-                        programme.pause(gap)
-                    programme.add(speaker.speak(sentence.text).pcm)
-                duration = programme.position / programme.rate
-            staging.commit()
+            for k, heard in enumerate(synthesis.hear(0)):
+                if programme is None:
+                    programme = Programme(staging.path(target.name), heard.sample_rate)
+                if k:
+                    programme.pause(heard.sentence.silence_ms)
+                programme.add(heard.spoken.pcm)
         finally:
-            engine.close()
+            if programme is not None:
+                programme.close()
+        assert programme is not None, "a selection has a segment"
+        duration = programme.position / programme.rate
+        staging.commit()
     return duration
 
 

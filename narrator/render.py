@@ -1,182 +1,128 @@
-"""The render pipeline: script file in, audio, subtitles and manifest out, atomically."""
+"""The render pipeline: script -> Plan -> synthesis -> Timeline -> files, written atomically."""
 
 from __future__ import annotations
 
-import codecs
-import dataclasses
 import json
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from narrator.cues import SpokenSpan, TimedCue, display_windows
-from narrator.defaults import (
-    DEFAULT_FORMAT,
-    DEFAULT_PARAGRAPH_PAUSE_MS,
-    DEFAULT_SENTENCE_PAUSE_MS,
+from narrator.errors import NarratorError, SynthesisError
+from narrator.script import ScriptSource, as_source
+from narrator.settings import AudioFormat, RenderSettings
+from narrator.timeline import (
+    Cue,
+    Provenance,
+    Source,
+    TimedChapter,
+    TimedParagraph,
+    TimedSentence,
+    Timeline,
+    chapter_marks,
 )
-from narrator.engines import VoiceSettings
-from narrator.errors import SettingError, SynthesisError
-from narrator.lexicon import Lexicon
-from narrator.script import Cleaning, Script, ScriptSource, as_source
-from narrator.segment import CueLimits, PlannedParagraph, plan_paragraph
-from narrator.stitch import FORMATS
-
-AUDIO_FORMATS = tuple(FORMATS)
-MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
 
 if TYPE_CHECKING:
-    from narrator.stitch import Programme
-    from narrator.synth import SentenceSpeaker
+    from narrator.cache import ClipCache
+    from narrator.cues import SpokenSpan
+    from narrator.plan import Plan
+    from narrator.script import Script
+    from narrator.synthesis import Heard
 
-#: Called as work advances: the stage ("synthesizing", "encoding mp3"), done, total.
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """Everything a render needs besides the script; validated when built."""
-
-    out_dir: Path = Path("output")
-    audio_format: str = DEFAULT_FORMAT
-    voice: VoiceSettings = field(default_factory=VoiceSettings)
-    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
-    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
-    limits: CueLimits = field(default_factory=CueLimits)
-    encoding: str | None = None
-    cleaning: Cleaning = field(default_factory=Cleaning)
-    lexicon: Lexicon = field(default_factory=Lexicon)
-
-    def __post_init__(self) -> None:
-        if self.audio_format not in AUDIO_FORMATS:
-            raise SettingError(
-                f"unknown format '{self.audio_format}': choose one of {', '.join(AUDIO_FORMATS)}"
-            )
-        for option, value in (
-            ("--sentence-pause", self.sentence_pause_ms),
-            ("--paragraph-pause", self.paragraph_pause_ms),
-        ):
-            if not 0 <= value <= MAX_GAP_MS:
-                raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_GAP_MS} ms")
-        if self.encoding is not None:
-            try:
-                codecs.lookup(self.encoding)
-            except LookupError:
-                raise SettingError(
-                    f"unknown encoding '{self.encoding}': give a Python codec name such as cp1252"
-                ) from None
+__all__ = ["Progress", "RenderResult", "RenderSettings", "Update", "render", "render_all"]
 
 
 @dataclass(frozen=True)
-class CueRecord:
-    """A subtitle cue: its number in the SRT, text and display window in samples."""
+class Update:
+    """How far a render has come: sentences done (of them from the cache) of the total.
 
-    index: int
-    text: str
-    start: int
-    end: int
+    ``stage`` is "synthesizing" or, after it, "encoding mp3" and the like.
+    """
 
-
-@dataclass(frozen=True)
-class SentenceRecord:
-    """A spoken sentence: where its speech starts and ends, and its cues."""
-
-    text: str
-    start: int
-    end: int
-    cues: tuple[CueRecord, ...]
-    #: The text handed to the engine (see SpokenSentence.spoken).
-    spoken: str
+    script: str
+    stage: str
+    done: int
+    total: int
+    cached: int = 0
+    #: Sentences done, and in all, over every script of the batch.
+    batch_done: int = 0
+    batch_total: int = 0
 
 
-@dataclass(frozen=True)
-class ParagraphRecord:
-    """A paragraph: its first line in the source, its span, and its sentences."""
-
-    line: int
-    start: int
-    end: int
-    sentences: tuple[SentenceRecord, ...]
-
-
-@dataclass(frozen=True)
-class ChapterRecord:
-    """A chapter mark: its title, source line and start in samples."""
-
-    title: str
-    line: int
-    start: int
+#: Called as work advances.
+Progress = Callable[[Update], None]
 
 
 @dataclass(frozen=True)
 class RenderResult:
-    """What a render produced, with every time in samples at ``sample_rate``."""
+    """What a render produced: the Timeline, the files written, and the script it read."""
 
+    timeline: Timeline
     script: Script
     settings: RenderSettings
-    engine_fingerprint: str
-    voice: str | None
-    sample_rate: int
-    samples: int
     audio: Path
     subtitles: Path
     webvtt: Path
     page: Path
     manifest: Path
-    paragraphs: tuple[ParagraphRecord, ...]
-    chapters: tuple[ChapterRecord, ...] = ()
     chapter_list: Path | None = None
     #: Outputs of an earlier render of the same stem that this one no longer
     #: writes (say ``talk.mp3`` after rendering ``--format wav``), now deleted.
     removed: tuple[Path, ...] = ()
+    #: Sentences read from the clip cache, and synthesized.
+    cached: int = 0
+    synthesized: int = 0
+
+    @property
+    def sample_rate(self) -> int:
+        """The programme's sample rate."""
+        return self.timeline.sample_rate
+
+    @property
+    def samples(self) -> int:
+        """The programme's length in samples."""
+        return self.timeline.samples
 
     @property
     def duration(self) -> float:
         """Exact length of the audio in seconds."""
-        return self.samples / self.sample_rate
+        return self.timeline.duration
 
     @property
-    def cues(self) -> tuple[CueRecord, ...]:
+    def paragraphs(self) -> tuple[TimedParagraph, ...]:
+        """The timeline's paragraphs."""
+        return self.timeline.paragraphs
+
+    @property
+    def chapters(self) -> tuple[TimedChapter, ...]:
+        """The timeline's chapters."""
+        return self.timeline.chapters
+
+    @property
+    def cues(self) -> tuple[Cue, ...]:
         """All cues in order."""
-        return tuple(c for p in self.paragraphs for s in p.sentences for c in s.cues)
+        return self.timeline.cues
+
+    @property
+    def voice(self) -> str | None:
+        """The voice id that spoke; None for the platform's default."""
+        return self.timeline.provenance.voice
+
+    @property
+    def engine_fingerprint(self) -> str:
+        """The engine's fingerprint (library version, voice, rate)."""
+        return self.timeline.provenance.fingerprint
 
 
-def plan(script: Script) -> tuple[PlannedParagraph, ...]:
-    """Sentences of each paragraph, in order, with the pauses the writer asked for."""
-    return tuple(plan_paragraph(p) for p in script.paragraphs)
-
-
-def silences(
-    paragraphs: Sequence[PlannedParagraph], sentence_ms: int, paragraph_ms: int
-) -> tuple[tuple[tuple[int, ...], ...], int]:
-    """Milliseconds of silence before each sentence, and after the last one; pure.
-
-    The automatic gaps are ``sentence_ms`` within a paragraph and ``paragraph_ms``
-    between paragraphs. Where the writer put pauses, the silence there is exactly
-    what they asked for (pauses at one place add up), and nothing automatic.
-    """
-    before: list[tuple[int, ...]] = []
-    carried: int | None = None
-    for number, paragraph in enumerate(paragraphs):
-        gaps = []
-        for k, sentence in enumerate(paragraph.sentences):
-            explicit = sentence.pause_before_ms
-            if k == 0 and carried is not None:
-                explicit = carried + (explicit or 0)
-            if explicit is not None:
-                gaps.append(explicit)
-            elif k:
-                gaps.append(sentence_ms)
-            else:
-                gaps.append(paragraph_ms if number else 0)
-        before.append(tuple(gaps))
-        carried = paragraph.pause_after_ms
-    return tuple(before), carried or 0
+_TEXT_OUTPUTS = ("srt", "vtt", "html", "json")
 
 
 def render(
-    script_path: Path | ScriptSource, settings: RenderSettings, progress: Progress | None = None
+    script_path: Path | ScriptSource,
+    settings: RenderSettings,
+    progress: Progress | None = None,
+    cache: ClipCache | None = None,
+    jobs: int | None = None,
 ) -> RenderResult:
     """Render a script (a file, or a ScriptSource) into ``settings.out_dir``; return the result.
 
@@ -184,98 +130,231 @@ def render(
     ``<stem>.json`` and, when the script has headings, ``<stem>.chapters.txt``,
     together or not at all, and deletes the outputs of an earlier render of the
     same stem that this one does not write (see ``RenderResult.removed``).
+    Sentences found in ``cache`` are not synthesized again; the others are
+    synthesized by ``jobs`` worker processes (see ``narrator.synthesis``).
     Raises a NarratorError subclass for bad input, settings or tools, before
     synthesis when an output is read-only or a folder.
     """
-    from narrator.engines import open_engine
-    from narrator.files import Staging
-    from narrator.manifest import compose_chapters, manifest_json
-    from narrator.page import compose_page
-    from narrator.stitch import Programme, conform, encode, ffmpeg
-    from narrator.subtitles import compose_srt, compose_vtt
-    from narrator.synth import SentenceSpeaker
+    (outcome,) = render_all([(as_source(script_path), settings)], progress, cache, jobs)
+    if isinstance(outcome, NarratorError):
+        raise outcome
+    return outcome
 
-    source = as_source(script_path)
-    script = source.read(settings.encoding, settings.cleaning)
-    planned = plan(script)
-    gaps, trailing = silences(planned, settings.sentence_pause_ms, settings.paragraph_pause_ms)
-    if settings.audio_format != "wav":
-        ffmpeg()
+
+def render_all(
+    work: Sequence[tuple[ScriptSource, RenderSettings]],
+    progress: Progress | None = None,
+    cache: ClipCache | None = None,
+    jobs: int | None = None,
+) -> list[RenderResult | NarratorError]:
+    """Render several scripts with one pool of workers; each succeeds or fails on its own.
+
+    Returns, for each script in order, its RenderResult or the NarratorError
+    that stopped it. Ctrl-C and the like stop the whole batch.
+    """
+    from narrator.plan import make_plan
+    from narrator.synthesis import Synthesis
+
+    outcomes: list[RenderResult | NarratorError | None] = [None] * len(work)
+    ready: list[tuple[int, Plan, ScriptSource, Provenance]] = []
+    for index, (source, settings) in enumerate(work):
+        try:
+            plan = make_plan(source.read(settings.encoding, settings.cleaning), settings)
+            if settings.audio_format is not AudioFormat.WAV:
+                from narrator.stitch import ffmpeg
+
+                ffmpeg()
+            ready.append((index, plan, source, _provenance(settings)))
+        except NarratorError as exc:
+            outcomes[index] = exc
+    total = sum(len(plan.sentences) for _, plan, _, _ in ready)
+    counter = _Counter(progress, total)
+    with Synthesis([(plan, made.fingerprint) for _, plan, _, made in ready], cache, jobs) as heard:
+        for n, (index, plan, source, made) in enumerate(ready):
+            try:
+                outcomes[index] = _render_plan(plan, source, made, heard.hear(n), counter)
+            except NarratorError as exc:
+                outcomes[index] = exc
+            counter.finish(plan)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+class _Counter:
+    """Turns sentences heard into Updates, per script and for the whole batch."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.finished = 0
+
+    def tell(self, script: str, stage: str, done: int, total: int, cached: int) -> None:
+        if self.progress is not None:
+            done_all = self.finished + (done if stage == "synthesizing" else 0)
+            self.progress(Update(script, stage, done, total, cached, done_all, self.total))
+
+    def finish(self, plan: Plan) -> None:
+        self.finished += len(plan.sentences)
+
+
+def _provenance(settings: RenderSettings) -> Provenance:
+    """Who will speak: the engine's fingerprint and voice id, found without opening it."""
+    from narrator.engines import fingerprint, resolve_voice
+
+    return Provenance(
+        engine=settings.voice.engine,
+        voice=resolve_voice(settings.voice),
+        rate_wpm=settings.voice.rate,
+        fingerprint=fingerprint(settings.voice),
+        sentence_pause_ms=settings.sentence_pause_ms,
+        paragraph_pause_ms=settings.paragraph_pause_ms,
+        lexicon=settings.lexicon.entries,
+    )
+
+
+def _render_plan(
+    plan: Plan,
+    source: ScriptSource,
+    provenance: Provenance,
+    heard: Iterator[Heard],
+    counter: _Counter,
+) -> RenderResult:
+    """Stitch a plan's heard sentences into the programme and write every output."""
+    from narrator.cues import SpokenSpan
+    from narrator.files import Staging
+    from narrator.manifest import Outputs, compose_chapters, manifest_json
+    from narrator.page import compose_page
+    from narrator.stitch import Programme, encode, output_rate
+    from narrator.subtitles import compose_srt, compose_vtt
+
+    settings = plan.settings
+    audio_format = settings.audio_format
     stem = source.stem
     folder = settings.out_dir
     with Staging(folder) as staging:
-        outputs = [
-            f"{stem}.{extension}"
-            for extension in (settings.audio_format, *_TEXT_OUTPUTS, "chapters.txt")
-        ]
-        staging.check(outputs, keep=source.path)
-        engine = open_engine(settings.voice)
+        staging.check(
+            [f"{stem}.{extension}" for extension in (audio_format, *_TEXT_OUTPUTS, "chapters.txt")],
+            keep=source.path,
+        )
+        if audio_format is AudioFormat.WAV:
+            wav = staging.path(f"{stem}.wav")
+        else:
+            wav = staging.scratch(f"{stem}.wav")
+        total = len(plan.sentences)
+        spans: list[SpokenSpan] = []
+        placed: list[tuple[int, int, int, str]] = []  # offset, end of speech, spans, spoken
+        programme: Programme | None = None
+        cached = 0
         try:
-            rate = engine.sample_rate
-            speaker = SentenceSpeaker(
-                engine, settings.voice.rate, settings.limits, conform, settings.lexicon
-            )
-            if settings.audio_format == "wav":
-                wav = staging.path(f"{stem}.wav")
-            else:
-                wav = staging.scratch(f"{stem}.wav")
-            with Programme(wav, rate) as programme:
-                spans, layout = _speak(script, planned, gaps, speaker, programme, progress)
-                programme.pause(trailing)
-                samples = programme.position
-            timed = display_windows(spans, samples, rate, settings.limits)
-            paragraphs = tuple(
-                _paragraph_record(p.line, rows, timed)
-                for p, rows in zip(script.paragraphs, layout, strict=True)
-            )
-            chapters = tuple(
-                ChapterRecord(
-                    c.title,
-                    c.line,
-                    paragraphs[c.paragraph].start if c.paragraph < len(paragraphs) else samples,
+            for sentence in heard:
+                if programme is None:
+                    programme = Programme(wav, sentence.sample_rate)
+                elif sentence.sample_rate != programme.rate:
+                    raise SynthesisError(
+                        f"{plan.script.source}: segment {sentence.sentence.segment}: the engine "
+                        f"changed sample rate ({sentence.sample_rate} Hz, not {programme.rate} Hz)"
+                    )
+                planned, spoken = sentence.sentence, sentence.spoken
+                if not spoken.spans:
+                    raise SynthesisError(
+                        f"{plan.script.source}: segment {planned.segment}: "
+                        f"the engine produced no speech for {planned.text[:50]!r}"
+                    )
+                programme.pause(planned.silence_ms)
+                offset = programme.add(spoken.pcm)
+                spans.extend(
+                    SpokenSpan(s.text, offset + s.start, offset + s.speech_end)
+                    for s in spoken.spans
                 )
-                for c in script.chapters
-            )
-            audio = folder / f"{stem}.{settings.audio_format}"
-            if settings.audio_format != "wav":
-                stage = f"encoding {settings.audio_format}"
-                if progress is not None:
-                    progress(stage, 0, 1)
-                encode(wav, staging.path(audio.name), settings.audio_format)
-                if progress is not None:
-                    progress(stage, 1, 1)
-            result = RenderResult(
-                script=script,
-                settings=settings,
-                engine_fingerprint=engine.fingerprint(),
-                voice=engine.voice,
-                sample_rate=rate,
-                samples=samples,
-                audio=audio,
-                subtitles=folder / f"{stem}.srt",
-                webvtt=folder / f"{stem}.vtt",
-                page=folder / f"{stem}.html",
-                manifest=folder / f"{stem}.json",
-                paragraphs=paragraphs,
-                chapters=chapters,
-            )
-            chapter_text = compose_chapters(result)
-            if chapter_text:
-                result = dataclasses.replace(result, chapter_list=folder / f"{stem}.chapters.txt")
-            staging.write_text(result.subtitles.name, compose_srt(timed, rate, settings.limits))
-            staging.write_text(result.webvtt.name, compose_vtt(timed, rate, settings.limits))
-            staging.write_text(result.page.name, compose_page(result))
-            if result.chapter_list is not None:
-                staging.write_text(result.chapter_list.name, chapter_text)
-            staging.write_text(result.manifest.name, manifest_json(result))
-            # Decided under the folder's lock: another render may commit just before.
-            removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
-            return dataclasses.replace(result, removed=removed)
+                placed.append((offset, offset + spoken.samples, len(spans), spoken.spoken))
+                cached += sentence.cached
+                counter.tell(stem, "synthesizing", len(placed), total, cached)
+            assert programme is not None, "a script always has a sentence"
+            programme.pause(plan.trailing_ms)
         finally:
-            engine.close()
+            if programme is not None:
+                programme.close()
+        timeline = assemble(plan, spans, placed, programme.position, programme.rate, provenance)
+        audio = folder / f"{stem}.{audio_format}"
+        if audio_format is not AudioFormat.WAV:
+            stage = f"encoding {audio_format}"
+            counter.tell(stem, stage, 0, 1, 0)
+            encode(wav, staging.path(audio.name), audio_format)
+            counter.tell(stem, stage, 1, 1, 0)
+        chapter_text = compose_chapters(timeline)
+        outputs = Outputs(
+            audio=audio.name,
+            audio_format=audio_format,
+            audio_rate=output_rate(audio_format, timeline.sample_rate),
+            srt=f"{stem}.srt",
+            vtt=f"{stem}.vtt",
+            page=f"{stem}.html",
+            chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
+        )
+        staging.write_text(outputs.srt, compose_srt(timeline))
+        staging.write_text(outputs.vtt, compose_vtt(timeline))
+        staging.write_text(outputs.page, compose_page(timeline, outputs))
+        if outputs.chapter_list is not None:
+            staging.write_text(outputs.chapter_list, chapter_text)
+        staging.write_text(f"{stem}.json", manifest_json(timeline, outputs))
+        # Decided under the folder's lock: another render may commit just before.
+        removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
+    return RenderResult(
+        timeline=timeline,
+        script=plan.script,
+        settings=settings,
+        audio=audio,
+        subtitles=folder / outputs.srt,
+        webvtt=folder / outputs.vtt,
+        page=folder / outputs.page,
+        manifest=folder / f"{stem}.json",
+        chapter_list=folder / outputs.chapter_list if outputs.chapter_list else None,
+        removed=tuple(removed),
+        cached=cached,
+        synthesized=total - cached,
+    )
 
 
-_TEXT_OUTPUTS = ("srt", "vtt", "html", "json")
+def assemble(
+    plan: Plan,
+    spans: Sequence[SpokenSpan],
+    placed: Sequence[tuple[int, int, int, str]],
+    samples: int,
+    rate: int,
+    provenance: Provenance,
+) -> Timeline:
+    """The Timeline of a synthesized plan; pure.
+
+    ``spans`` are every cue's speech in programme samples, in order; ``placed``
+    gives per sentence its first sample, its end, one past its last span, and
+    the text the engine was given.
+    """
+    from narrator.cues import display_windows
+
+    cues = display_windows(spans, samples, rate, plan.settings.limits)
+    paragraphs = []
+    rows = iter(placed)
+    first = 0
+    for paragraph in plan.paragraphs:
+        sentences = []
+        for sentence in paragraph.sentences:
+            _, end, last, spoken = next(rows)
+            mine = cues[first:last]
+            sentences.append(
+                TimedSentence(sentence.segment, sentence.text, spoken, mine[0].start, end, mine)
+            )
+            first = last
+        paragraphs.append(
+            TimedParagraph(paragraph.line, sentences[0].start, sentences[-1].end, tuple(sentences))
+        )
+    script = plan.script
+    return Timeline(
+        sample_rate=rate,
+        samples=samples,
+        paragraphs=tuple(paragraphs),
+        chapters=chapter_marks(script.chapters, paragraphs, samples),
+        provenance=provenance,
+        source=Source(script.source, script.encoding, script.dropped, script.altered),
+    )
 
 
 def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]:
@@ -313,58 +392,3 @@ def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]
             continue
         found.append(path)
     return found
-
-
-# Per paragraph: text, spoken text, speech end, span range.
-_Row = tuple[str, str, int, int, int]
-_Layout = list[list[_Row]]
-
-
-def _speak(
-    script: Script,
-    planned: Sequence[PlannedParagraph],
-    gaps: Sequence[Sequence[int]],
-    speaker: SentenceSpeaker,
-    programme: Programme,
-    progress: Progress | None,
-) -> tuple[list[SpokenSpan], _Layout]:
-    """Speak every sentence into the programme; return cue spans and where sentences lie."""
-    total = sum(len(p.sentences) for p in planned)
-    spans: list[SpokenSpan] = []
-    layout: _Layout = []
-    done = 0
-    for paragraph, before in zip(planned, gaps, strict=True):
-        layout.append([])
-        for k, (sentence, gap) in enumerate(zip(paragraph.sentences, before, strict=True)):
-            programme.pause(gap)
-            spoken = speaker.speak(sentence.text)
-            if not spoken.spans:
-                raise SynthesisError(
-                    f"{script.source}: paragraph at line {paragraph.line}, sentence {k + 1}: "
-                    f"the engine produced no speech for {sentence.text[:50]!r}"
-                )
-            offset = programme.add(spoken.pcm)
-            first = len(spans)
-            spans.extend(
-                SpokenSpan(s.text, offset + s.start, offset + s.speech_end) for s in spoken.spans
-            )
-            layout[-1].append(
-                (sentence.text, spoken.spoken, offset + spoken.samples, first, len(spans))
-            )
-            done += 1
-            if progress is not None:
-                progress("synthesizing", done, total)
-    return spans, layout
-
-
-def _paragraph_record(
-    line: int, rows: list[_Row], timed: tuple[TimedCue, ...]
-) -> ParagraphRecord:
-    sentences = []
-    for text, said, speech_end, first, last in rows:
-        cues = tuple(
-            CueRecord(k + 1, timed[k].text, timed[k].start, timed[k].end)
-            for k in range(first, last)
-        )
-        sentences.append(SentenceRecord(text, cues[0].start, speech_end, cues, said))
-    return ParagraphRecord(line, sentences[0].start, sentences[-1].end, tuple(sentences))

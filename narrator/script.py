@@ -551,6 +551,11 @@ class ScriptSource:
     stem: str
     data: bytes | None = None
 
+    @property
+    def label(self) -> str:
+        """How messages name it: the file's path, or 'standard input'."""
+        return str(self.path) if self.path is not None else "standard input"
+
     @classmethod
     def file(cls, path: Path, stem: str | None = None) -> ScriptSource:
         """A script file; its outputs are named after it unless ``stem`` is given."""

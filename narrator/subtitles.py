@@ -1,32 +1,25 @@
-"""Write timed cues as SubRip (SRT) subtitles with the srt library."""
+"""Write a Timeline's cues as SubRip (SRT, with the srt library) and WebVTT subtitles."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timedelta
 
-from narrator.cues import TimedCue, milliseconds
-from narrator.segment import CueLimits, break_lines
+from narrator.timeline import Timeline, milliseconds
 
 
-def cue_lines(text: str, limits: CueLimits) -> str:
-    """The cue's text laid out in its lines (one or two), joined by a newline."""
-    lines = break_lines(text, limits)
-    return "\n".join(lines) if lines else text
-
-
-def compose_srt(cues: Sequence[TimedCue], rate: int, limits: CueLimits = CueLimits()) -> str:
-    """Return the SRT document for cues timed in samples at ``rate``."""
+def compose_srt(timeline: Timeline) -> str:
+    """The SRT document of the timeline's cues."""
     import srt
 
+    rate = timeline.sample_rate
     subtitles = [
         srt.Subtitle(
-            index=number,
+            index=cue.index,
             start=timedelta(milliseconds=milliseconds(cue.start, rate)),
             end=timedelta(milliseconds=milliseconds(cue.end, rate)),
-            content=cue_lines(cue.text, limits),
+            content=cue.shown,
         )
-        for number, cue in enumerate(cues, start=1)
+        for cue in timeline.cues
     ]
     text: str = srt.compose(subtitles, reindex=False)
     return text
@@ -40,13 +33,14 @@ def vtt_time(milliseconds_total: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
-def compose_vtt(cues: Sequence[TimedCue], rate: int, limits: CueLimits = CueLimits()) -> str:
-    """Return the WebVTT document for the same cues, times and line breaks as the SRT."""
+def compose_vtt(timeline: Timeline) -> str:
+    """The WebVTT document for the same cues, times and line breaks as the SRT."""
+    rate = timeline.sample_rate
     blocks = ["WEBVTT"]
-    for number, cue in enumerate(cues, start=1):
+    for cue in timeline.cues:
         start = vtt_time(milliseconds(cue.start, rate))
         end = vtt_time(milliseconds(cue.end, rate))
         # "-->" may not appear in cue text; '&' and '<' are markup in WebVTT.
-        text = cue_lines(cue.text, limits).replace("&", "&amp;").replace("<", "&lt;")
-        blocks.append(f"{number}\n{start} --> {end}\n{text.replace('-->', '--&gt;')}")
+        text = cue.shown.replace("&", "&amp;").replace("<", "&lt;")
+        blocks.append(f"{cue.index}\n{start} --> {end}\n{text.replace('-->', '--&gt;')}")
     return "\n\n".join(blocks) + "\n"

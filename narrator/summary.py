@@ -42,12 +42,10 @@ def summary_lines(result: RenderResult) -> list[str]:
         ),
     ]
     if result.chapter_list is not None:
-        entries = compose_chapters(result).count("\n")
+        entries = compose_chapters(result.timeline).count("\n")
         rows.append(("chapters", result.chapter_list, plural(entries, "chapter")))
     width = max(len(str(path)) for _, path, _ in rows)
-    lines = [
-        f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows
-    ]
+    lines = [f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows]
     lines += [
         f"removed    {path}  (an earlier render's, not written this time)"
         for path in result.removed

@@ -128,14 +128,17 @@ class SentenceSpeaker:
             clip = self.conform(clip, self.rate)
         return clip
 
-    def speak(self, sentence: str) -> SpokenSentence:
-        """Synthesize one sentence; its spans are sorted and start at speech onsets."""
-        if self.engine.word_timing:
-            return self._speak_whole(sentence)
-        return self._speak_in_pieces(sentence)
+    def speak(self, sentence: str, said: Respelled | None = None) -> SpokenSentence:
+        """Synthesize one sentence; its spans are sorted and start at speech onsets.
 
-    def _speak_whole(self, sentence: str) -> SpokenSentence:
-        respelled = self._respell(sentence)
+        ``said`` is the sentence's spoken form when the caller has it (the Plan does).
+        """
+        respelled = said if said is not None else self._respell(sentence)
+        if self.engine.word_timing:
+            return self._speak_whole(sentence, respelled)
+        return self._speak_in_pieces(sentence, respelled)
+
+    def _speak_whole(self, sentence: str, respelled: Respelled) -> SpokenSentence:
         clip = self._clip(respelled.spoken)
         pcm, cut = trim(clip)
         total = len(pcm) // 2
@@ -163,10 +166,9 @@ class SentenceSpeaker:
             spans.append(SpokenSpan(join_tokens(tokens[i:j]), begins[k], max(end, begins[k] + 1)))
         return SpokenSentence(pcm, tuple(_strictly_increasing(spans)), respelled.spoken)
 
-    def _speak_in_pieces(self, sentence: str) -> SpokenSentence:
+    def _speak_in_pieces(self, sentence: str, respelled: Respelled) -> SpokenSentence:
         # The pieces are the cues ``narrator check`` shows: planned from the text alone,
         # never cut inside a span said as a whole ("£240,000", "6 p.m.", a lexicon phrase).
-        respelled = self._respell(sentence)
         tokens = tokenize(sentence)
         pieces: list[tuple[str, str, bytes]] = []
         may_begin = cue_may_begin(tokens, respelled)

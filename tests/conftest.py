@@ -27,6 +27,17 @@ def require_program(name: str) -> str:
     return found
 
 
+@pytest.fixture(autouse=True)
+def own_clip_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test gets an empty clip cache of its own, never the user's (CLI and subprocesses)."""
+    folder = tmp_path_factory.mktemp("clips")
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(folder))
+    monkeypatch.delenv("NARRATOR_CACHE_LIMIT", raising=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tools() -> None:
     """The real engine library and ffmpeg must be present."""

@@ -11,9 +11,19 @@ import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.cues import SpokenSpan, TimedCue, display_windows, milliseconds, seconds
+from narrator.cues import SpokenSpan, cue_lines, display_windows
 from narrator.segment import MAX_LINE, CueLimits, break_lines
-from narrator.subtitles import compose_srt, cue_lines
+from narrator.subtitles import compose_srt
+from narrator.timeline import (
+    Cue,
+    Provenance,
+    Source,
+    TimedParagraph,
+    TimedSentence,
+    Timeline,
+    milliseconds,
+    seconds,
+)
 
 RATE = 22050
 LIMITS = CueLimits()
@@ -21,6 +31,17 @@ LONGEST = LIMITS.max_seconds * RATE
 SHORTEST = LIMITS.min_seconds * RATE
 
 _WORD = st.text(alphabet=string.ascii_letters + "’,.;!?-éü", min_size=1, max_size=14)
+
+
+def timeline_of(cues: tuple[Cue, ...], samples: int) -> Timeline:
+    """A one-sentence Timeline holding ``cues``: what the writers read."""
+    paragraphs: tuple[TimedParagraph, ...] = ()
+    if cues:
+        text = " ".join(c.text for c in cues)
+        sentence = TimedSentence(1, text, text, cues[0].start, cues[-1].end, cues)
+        paragraphs = (TimedParagraph(1, sentence.start, sentence.end, (sentence,)),)
+    made = Provenance("espeak", None, 175, "test", 350, 900)
+    return Timeline(RATE, samples, paragraphs, (), made, Source("test.txt", "utf-8"))
 
 
 @st.composite
@@ -96,7 +117,7 @@ def test_display_windows_extends_a_short_cue_into_the_pause() -> None:
     # 40 characters at 20 chars/s need 2 s; speech lasts 1 s and the pause 3 s.
     span = SpokenSpan("x" * 40, RATE, 2 * RATE)
     (cue,) = display_windows([span], 10 * RATE, RATE)
-    assert cue == TimedCue("x" * 40, RATE, 3 * RATE)
+    assert cue == Cue(1, "x" * 40, RATE, 3 * RATE, ("x" * 40,))
 
 
 def test_display_windows_stops_at_the_next_cue() -> None:
@@ -128,7 +149,7 @@ def _ms(delta: timedelta) -> int:
 def test_compose_srt_round_trips(programme: tuple[list[SpokenSpan], int]) -> None:
     spans, total = programme
     cues = display_windows(spans, total, RATE)
-    document = compose_srt(cues, RATE)
+    document = compose_srt(timeline_of(cues, total))
     parsed = list(srt.parse(document))
 
     assert len(parsed) == len(cues)
@@ -139,7 +160,7 @@ def test_compose_srt_round_trips(programme: tuple[list[SpokenSpan], int]) -> Non
         lines = break_lines(cue.text)
         expected = "\n".join(lines) if lines else cue.text
         assert sub.content == expected
-        assert sub.content == cue_lines(cue.text, LIMITS)
+        assert sub.content == "\n".join(cue_lines(cue.text, LIMITS))
         if lines is not None:
             assert all(len(line) <= MAX_LINE for line in sub.content.split("\n"))
             assert " ".join(sub.content.split("\n")) == cue.text
@@ -152,10 +173,10 @@ def test_compose_srt_round_trips(programme: tuple[list[SpokenSpan], int]) -> Non
 
 def test_compose_srt_exact_text() -> None:
     cues = [
-        TimedCue("The ferry left at nine.", 0, RATE),
-        TimedCue("It reached the island by noon, in thick fog and rain.", RATE + 11, 4 * RATE),
+        SpokenSpan("The ferry left at nine.", 0, RATE // 2),
+        SpokenSpan("It reached the island by noon, in thick fog and rain.", RATE + 11, 4 * RATE),
     ]
-    assert compose_srt(cues, RATE) == (
+    assert compose_srt(timeline_of(display_windows(cues, 4 * RATE, RATE), 4 * RATE)) == (
         "1\n00:00:00,000 --> 00:00:01,000\nThe ferry left at nine.\n\n"
         "2\n00:00:01,000 --> 00:00:04,000\nIt reached the island by noon,\n"
         "in thick fog and rain.\n\n"

@@ -231,6 +231,11 @@ def test_the_next_render_removes_a_killed_render_s_litter(
     script = _script(tmp_path, LONG)
     run = Run(tmp_path, "render", str(script), "-o", str(out), "--engine", engine)
     run.wait_for("synthesis began", lambda: bool(_staged(out)))
+    if engine == "pyttsx3":
+        run.wait_for(
+            "the engine's scratch folder",
+            lambda: any(p.name.startswith("narrator-pyttsx3-") for p in run.temp.iterdir()),
+        )
     run.process.kill()
     run.finish()
     run.wait_children_gone()

@@ -22,7 +22,8 @@ from typer.testing import CliRunner
 from narrator.check import inspect
 from narrator.cli import app
 from narrator.engines import ENGINES, VoiceSettings, open_engine, resolve_voice
-from narrator.preview import plan_segments, speak_segments
+from narrator.plan import read_plan
+from narrator.preview import speak_segments
 from narrator.render import RenderResult, RenderSettings, render
 from tests.conftest import ROOT, SAMPLE
 
@@ -81,7 +82,7 @@ def test_preview_segment_length_follows_the_rate(
     script.write_text(PARAGRAPH + "\n", encoding="utf-8")
     durations = {}
     for rate in RATES:
-        planned = plan_segments(script, quiet_settings(tmp_path, engine, rate))
+        planned = read_plan(script, quiet_settings(tmp_path, engine, rate))
         target = tmp_path / f"river.seg{rate}.wav"
         speak_segments(planned, range(1, len(planned.sentences) + 1), target)
         durations[rate] = wav_seconds(target)

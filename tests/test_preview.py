@@ -150,7 +150,8 @@ def test_a_render_with_other_settings_is_not_taken_as_measured(tools: None, tmp_
 def test_the_estimated_table_agrees_with_check(tmp_path: Path) -> None:
     """One estimate: preview and check time what the engine is given ('£240,000' as words)."""
     from narrator.check import inspect
-    from narrator.preview import plan_segments, segment_table
+    from narrator.plan import read_plan
+    from narrator.preview import segment_table
 
     script = tmp_path / "money.txt"
     script.write_text(
@@ -159,6 +160,6 @@ def test_the_estimated_table_agrees_with_check(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     settings = RenderSettings(out_dir=tmp_path, voice=VoiceSettings(engine="espeak"))
-    table = segment_table(plan_segments(script, settings), tmp_path / "money.json")
+    table = segment_table(read_plan(script, settings), tmp_path / "money.json")
     assert not table.measured
-    assert table.segments[-1].end == pytest.approx(inspect(script, settings).estimated_seconds)
+    assert table.timeline.duration == pytest.approx(inspect(script, settings).estimated_seconds)

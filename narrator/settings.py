@@ -1,0 +1,77 @@
+"""What a render is asked for: the audio formats and the settings, validated when built."""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from narrator.defaults import (
+    DEFAULT_FORMAT,
+    DEFAULT_PARAGRAPH_PAUSE_MS,
+    DEFAULT_SENTENCE_PAUSE_MS,
+)
+from narrator.engines import VoiceSettings
+from narrator.errors import SettingError
+from narrator.lexicon import Lexicon
+from narrator.script import Cleaning
+from narrator.segment import CueLimits
+
+MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
+
+
+class AudioFormat(StrEnum):
+    """The audio files narrator writes; WAV directly, the others through ffmpeg."""
+
+    WAV = "wav"
+    MP3 = "mp3"
+    OGG = "ogg"
+    OPUS = "opus"
+    FLAC = "flac"
+    M4A = "m4a"
+
+    @classmethod
+    def parse(cls, name: str) -> AudioFormat:
+        """The format spelled ``name`` in any case; SettingError naming the choices."""
+        try:
+            return cls(name.strip().lower())
+        except ValueError:
+            raise SettingError(
+                f"unknown format '{name}': choose one of {', '.join(f.value for f in cls)}"
+            ) from None
+
+
+_DEFAULT_FORMAT = AudioFormat(DEFAULT_FORMAT)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Everything a render needs besides the script; validated when built."""
+
+    out_dir: Path = Path("output")
+    audio_format: AudioFormat = _DEFAULT_FORMAT
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
+    sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
+    paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
+    limits: CueLimits = field(default_factory=CueLimits)
+    encoding: str | None = None
+    cleaning: Cleaning = field(default_factory=Cleaning)
+    lexicon: Lexicon = field(default_factory=Lexicon)
+
+    def __post_init__(self) -> None:
+        # A plain string is accepted and checked, so that callers may write "mp3".
+        object.__setattr__(self, "audio_format", AudioFormat.parse(str(self.audio_format)))
+        for option, value in (
+            ("--sentence-pause", self.sentence_pause_ms),
+            ("--paragraph-pause", self.paragraph_pause_ms),
+        ):
+            if not 0 <= value <= MAX_GAP_MS:
+                raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_GAP_MS} ms")
+        if self.encoding is not None:
+            try:
+                codecs.lookup(self.encoding)
+            except LookupError:
+                raise SettingError(
+                    f"unknown encoding '{self.encoding}': give a Python codec name such as cp1252"
+                ) from None

@@ -1,0 +1,259 @@
+"""The synthesis stage: the Plan's sentences as audio, from the clip cache or worker processes.
+
+Sentences missing from the cache go to a pool of workers (``narrator.workers``),
+each with its own engine; the stage hands every sentence back strictly in
+script order, so the stitcher can write the programme as it goes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from narrator import __version__
+from narrator.cues import SpokenSpan
+from narrator.engines import ENGINES, VoiceSettings
+from narrator.errors import NarratorError
+from narrator.lexicon import Lexicon, Respelled
+from narrator.segment import CueLimits
+
+if TYPE_CHECKING:
+    from narrator.cache import ClipCache
+    from narrator.plan import Plan, PlanSentence
+    from narrator.synth import SentenceSpeaker, SpokenSentence
+
+# Bumped whenever narrator's own processing changes what a cached sentence holds
+# (trimming, cue cutting, the entry's layout), so old entries are never reused.
+CACHE_FORMAT = "sentence-1"
+# Fewer sentences to synthesize than this are spoken in-process: starting workers
+# (each loads its engine) costs more than it saves.
+POOL_MIN_SENTENCES = 8
+
+
+@dataclass(frozen=True)
+class SpeakerSpec:
+    """What a worker needs to build a SentenceSpeaker; picklable and hashable."""
+
+    voice: VoiceSettings
+    limits: CueLimits
+    lexicon: Lexicon
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One sentence of a Plan as audio, and whether it came from the cache."""
+
+    sentence: PlanSentence
+    spoken: SpokenSentence
+    sample_rate: int
+    cached: bool
+
+
+def open_speaker(spec: SpeakerSpec) -> SentenceSpeaker:
+    """A SentenceSpeaker with a freshly opened engine."""
+    from narrator.engines import open_engine
+    from narrator.stitch import conform
+    from narrator.synth import SentenceSpeaker
+
+    engine = open_engine(spec.voice)
+    try:
+        return SentenceSpeaker(engine, spec.voice.rate, spec.limits, conform, spec.lexicon)
+    except BaseException:
+        engine.close()
+        raise
+
+
+#: A worker's state: a speaker for each voice it was asked for, opened on first use.
+Speakers = dict[SpeakerSpec, "SentenceSpeaker"]
+#: A job: who speaks, the written sentence and its spoken form.
+Job = tuple[SpeakerSpec, str, Respelled]
+#: What a job gives back: the audio and its sample rate, or the error it met.
+Outcome = tuple["SpokenSentence", int] | NarratorError
+
+
+def no_speakers(_: None) -> Speakers:
+    """A worker's state before its first job."""
+    return {}
+
+
+def close_speakers(speakers: Speakers) -> None:
+    """Release every engine a worker opened."""
+    for speaker in speakers.values():
+        speaker.engine.close()
+
+
+def speak_job(speakers: Speakers, job: Job) -> Outcome:
+    """Speak one sentence; a NarratorError is returned, not raised, so the pool goes on."""
+    spec, text, said = job
+    try:
+        if spec not in speakers:
+            speakers[spec] = open_speaker(spec)
+        speaker = speakers[spec]
+        return speaker.speak(text, said), speaker.rate
+    except NarratorError as exc:
+        return exc
+
+
+def sentence_key(fingerprint: str, sentence: PlanSentence, limits: CueLimits) -> str:
+    """The cache key of a sentence: everything that changes its audio or its cues."""
+    from narrator.cache import cache_key
+
+    return cache_key(
+        CACHE_FORMAT, __version__, fingerprint, sentence.text, repr(sentence.said), repr(limits)
+    )
+
+
+def pack(spoken: SpokenSentence, rate: int) -> bytes:
+    """A sentence's audio and spans as a cache payload."""
+    header = json.dumps(
+        {
+            "rate": rate,
+            "spoken": spoken.spoken,
+            "spans": [[s.text, s.start, s.speech_end] for s in spoken.spans],
+        },
+        ensure_ascii=False,
+    ).encode()
+    return len(header).to_bytes(4, "little") + header + spoken.pcm
+
+
+def unpack(payload: bytes) -> tuple[SpokenSentence, int]:
+    """The sentence a cache payload holds, and its sample rate; ValueError if malformed."""
+    from narrator.synth import SpokenSentence
+
+    size = int.from_bytes(payload[:4], "little")
+    try:
+        header = json.loads(payload[4 : 4 + size])
+        spans = tuple(SpokenSpan(str(t), int(a), int(b)) for t, a, b in header["spans"])
+        spoken = SpokenSentence(payload[4 + size :], spans, str(header["spoken"]))
+        return spoken, int(header["rate"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed cache entry: {exc}") from None
+
+
+def worker_count(engine: str, jobs: int | None) -> int:
+    """How many worker processes an engine gets: ``jobs``, else one per core, capped."""
+    wanted = jobs if jobs is not None else (os.cpu_count() or 1)
+    cap = ENGINES[engine].max_jobs
+    return max(1, min(wanted, cap) if cap is not None else wanted)
+
+
+class Synthesis:
+    """The audio of a batch of plans, sentence by sentence in script order, from one pool.
+
+    Sentences found in ``cache`` are read from it (an entry that fails
+    verification is synthesized again on the spot); the rest go to one pool of
+    worker processes (``jobs``, default one per core, capped by each engine's
+    registry entry; in-process when few) and are stored in the cache as they
+    arrive. Take the plans' sentences with ``hear`` in plan order; a plan whose
+    sentences are not all taken (its render failed) is skipped over. Close it
+    when done: that stops the workers.
+    """
+
+    def __init__(
+        self,
+        work: Sequence[tuple[Plan, str]],
+        cache: ClipCache | None,
+        jobs: int | None = None,
+    ) -> None:
+        from narrator.workers import ordered_map
+
+        self.work = work
+        self.cache = cache
+        self.keys = [
+            [sentence_key(fingerprint, s, plan.settings.limits) for s in plan.sentences]
+            for plan, fingerprint in work
+        ]
+        self.missing = [
+            [k for k, key in enumerate(keys) if cache is None or not cache.contains(key)]
+            for keys in self.keys
+        ]
+        processes = min((worker_count(p.settings.voice.engine, jobs) for p, _ in work), default=1)
+        if sum(len(m) for m in self.missing) < POOL_MIN_SENTENCES:
+            processes = 1
+        self._results = ordered_map(no_speakers, None, speak_job, self._jobs(), processes,
+                                    teardown=close_speakers)
+        self._taken = [0] * len(work)
+        self._broken: NarratorError | None = None
+        self._at = 0
+        self._local: Speakers = {}
+
+    def _jobs(self) -> Iterator[Job]:
+        for (plan, _), missing in zip(self.work, self.missing, strict=True):
+            spec = _spec(plan)
+            for k in missing:
+                sentence = plan.sentences[k]
+                yield spec, sentence.text, sentence.said
+
+    def _next(self, index: int) -> Outcome:
+        self._taken[index] += 1
+        if self._broken is not None:
+            raise self._broken
+        try:
+            return next(self._results)
+        except NarratorError as exc:  # the pool itself failed (a worker died): no more results
+            self._broken = exc
+            raise
+
+    def hear(self, index: int) -> Iterator[Heard]:
+        """The sentences of plan ``index`` as audio, in order; raises the first NarratorError."""
+        assert index >= self._at, "plans are heard in order"
+        for earlier in range(self._at, index):
+            while self._taken[earlier] < len(self.missing[earlier]):
+                self._next(earlier)
+        self._at = index
+        plan, _ = self.work[index]
+        missing = set(self.missing[index])
+        for k, sentence in enumerate(plan.sentences):
+            key = self.keys[index][k]
+            if k in missing:
+                outcome = self._next(index)
+                if isinstance(outcome, NarratorError):
+                    raise outcome
+                spoken, rate = outcome
+                if self.cache is not None:
+                    self.cache.put(key, pack(spoken, rate))
+                yield Heard(sentence, spoken, rate, cached=False)
+                continue
+            assert self.cache is not None
+            found = self._cached(key)
+            if found is not None:
+                yield Heard(sentence, *found, cached=True)
+                continue
+            # Gone or damaged since it was looked up: speak it here and now.
+            outcome = speak_job(self._local, (_spec(plan), sentence.text, sentence.said))
+            if isinstance(outcome, NarratorError):
+                raise outcome
+            self.cache.put(key, pack(*outcome))
+            yield Heard(sentence, *outcome, cached=False)
+
+    def _cached(self, key: str) -> tuple[SpokenSentence, int] | None:
+        assert self.cache is not None
+        payload = self.cache.get(key)
+        if payload is None:
+            return None
+        try:
+            return unpack(payload)
+        except ValueError:
+            return None
+
+    def close(self) -> None:
+        """Stop the workers and release every engine opened here."""
+        close = getattr(self._results, "close", None)
+        if close is not None:
+            close()
+        close_speakers(self._local)
+        self._local.clear()
+
+    def __enter__(self) -> Synthesis:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _spec(plan: Plan) -> SpeakerSpec:
+    settings = plan.settings
+    return SpeakerSpec(settings.voice, settings.limits, settings.lexicon)
