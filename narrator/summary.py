@@ -45,7 +45,12 @@ def summary_lines(result: RenderResult) -> list[str]:
         entries = compose_chapters(result.timeline).count("\n")
         rows.append(("chapters", result.chapter_list, plural(entries, "chapter")))
     width = max(len(str(path)) for _, path, _ in rows)
+    sentences_line = (
+        f"{plural(result.synthesized, 'sentence')} synthesized, "
+        f"{result.cached} from the clip cache"
+    )
     lines = [f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows]
+    lines.append(f"speech     {sentences_line}")
     lines += [
         f"removed    {path}  (an earlier render's, not written this time)"
         for path in result.removed

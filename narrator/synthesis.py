@@ -173,6 +173,8 @@ class Synthesis:
         processes = min((worker_count(p.settings.voice.engine, jobs) for p, _ in work), default=1)
         if sum(len(m) for m in self.missing) < POOL_MIN_SENTENCES:
             processes = 1
+        #: Worker processes used (1: in this process).
+        self.processes = processes
         self._results = ordered_map(no_speakers, None, speak_job, self._jobs(), processes,
                                     teardown=close_speakers)
         self._taken = [0] * len(work)
