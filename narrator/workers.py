@@ -105,6 +105,7 @@ def _pooled(
     exhausted = False
     try:
         while True:
+            _collect(workers, done, timeout=0.0)  # frees the workers whose replies are in
             # One job per worker at a time: a worker never queues jobs behind a slow
             # one, and a large job cannot deadlock against a large result.
             while not exhausted and submitted - yielded < window:
@@ -132,7 +133,7 @@ def _pooled(
             elif exhausted and yielded == submitted:
                 break
             else:
-                _collect(workers, done)
+                _collect(workers, done, timeout=None)
         _finish(workers)
     finally:
         with signals.held():  # a second Ctrl-C must not cut the clean-up short
@@ -153,9 +154,12 @@ def _start(context: BaseContext, functions: tuple[Any, ...]) -> _Worker:
     return _Worker(process, ours)
 
 
-def _collect(workers: list[_Worker], done: dict[int, tuple[bool, Any]]) -> None:
+def _collect(
+    workers: list[_Worker], done: dict[int, tuple[bool, Any]], timeout: float | None
+) -> None:
     """Wait for replies or exits; file replies by job; raise a setup error or death at once."""
-    wait([w.conn for w in workers] + [w.process.sentinel for w in workers])
+    if not wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout):
+        return
     # Exits first: a worker that exited before this line has all its replies in its pipe.
     exited = [w for w in workers if w.process.exitcode is not None]
     for worker in workers:

@@ -70,7 +70,14 @@ def teardown(state: State) -> None:
 
 def work(state: State, job: Job) -> Done:
     """Sleep, then fail as ``job.fault`` says, or answer."""
-    time.sleep(job.sleep)
+    try:
+        end = time.monotonic() + job.sleep
+        while time.monotonic() < end:  # in slices, so that a signal raises at once
+            time.sleep(min(0.05, end - time.monotonic()))
+    except KeyboardInterrupt:
+        if state.folder is not None:  # a Ctrl-C meant for the parent reached this worker
+            (state.folder / f"{os.getpid()}.interrupted").touch()
+        raise
     errors: dict[str | None, BaseException] = {
         "ValueError": ValueError(f"job {job.n} failed"),
         "SettingError": SettingError(f"job {job.n} failed"),
@@ -84,10 +91,20 @@ def work(state: State, job: Job) -> Done:
         time.sleep(5)  # the signal ends the process before this does
     if job.fault == "exit":
         os._exit(3)
+    if job.fault == "fork-exit":
+        if os.fork() == 0:  # a child that keeps the worker's end of the pipe open a while
+            time.sleep(4)
+            os._exit(0)
+        os._exit(3)
     if job.fault == "print":
         print("noise from a worker", flush=True)
         os.write(1, b"more noise from a worker\n")
     return Done(job.n, os.getpid(), state.setups)
+
+
+def reach(state: State, job: Job) -> tuple[int, bool]:
+    """The worker's process group, and whether it ignores SIGINT."""
+    return os.getpgrp(), signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def alive(pid: int) -> bool:

@@ -23,7 +23,7 @@ import pytest
 
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 from narrator.workers import ordered_map
-from tests._worker_jobs import Done, Job, alive, pids, setup, setup_fails, teardown, work
+from tests._worker_jobs import Done, Job, alive, pids, reach, setup, setup_fails, teardown, work
 from tests.conftest import ROOT
 
 HANG_LIMIT = 15  # seconds: far beyond any test here, short enough to notice
@@ -134,7 +134,13 @@ def test_a_setup_error_is_raised_promptly(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("fault", "how"),
-    [("SIGKILL", "killed by SIGKILL"), ("SIGTERM", "killed by SIGTERM"), ("exit", "exit code 3")],
+    [
+        ("SIGKILL", "killed by SIGKILL"),
+        ("SIGTERM", "killed by SIGTERM"),
+        ("exit", "exit code 3"),
+        # The worker's pipe stays open in its child: only the exit itself tells.
+        ("fork-exit", "exit code 3"),
+    ],
 )
 def test_a_worker_that_dies_is_a_synthesis_error(tmp_path: Path, fault: str, how: str) -> None:
     jobs = [Job(n, sleep=0.01, fault=fault if n == 2 else None) for n in range(6)]
@@ -172,14 +178,21 @@ def test_workers_print_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> N
     assert capfd.readouterr().out == ""
 
 
-def _pool_in_subprocess(folder: Path) -> subprocess.Popen[str]:
+def test_workers_are_out_of_reach_of_the_terminals_ctrl_c() -> None:
+    # A Ctrl-C goes to the terminal's foreground process group; the parent stops the workers.
+    reached = list(ordered_map(setup, None, reach, [Job(0), Job(1)], processes=2))
+    assert reached == [(reached[0][0], True), (reached[1][0], True)]
+    assert os.getpgrp() not in {group for group, _ in reached}
+
+
+def _pool_in_subprocess(folder: Path, output: int = subprocess.PIPE) -> subprocess.Popen[str]:
     """tests/_worker_jobs.py in its own session, once both of its workers have set up."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests._worker_jobs", str(folder)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
         start_new_session=True,
     )
@@ -195,14 +208,16 @@ def test_ctrl_c_reaches_the_parent_only_and_stops_the_workers(tmp_path: Path) ->
     workers = pids(tmp_path)
     assert (process.returncode, err) == (130, "")
     assert out == f"stopped; workers {workers}; alive []; []\n"
+    assert list(tmp_path.glob("*.interrupted")) == []
     assert not any(alive(pid) for pid in workers)
 
 
 def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
-    process = _pool_in_subprocess(tmp_path)
+    # Not reading its output: the workers share its stderr, and would keep the pipe open.
+    process = _pool_in_subprocess(tmp_path, subprocess.DEVNULL)
     workers = pids(tmp_path)
     process.kill()
-    process.communicate()
+    process.wait()
     deadline = time.monotonic() + 3.0
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.02)
