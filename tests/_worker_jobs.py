@@ -1,4 +1,4 @@
-"""Jobs for tests/test_workers.py that spawned workers can import; as a script, a pool to stop."""
+"""Jobs for tests/test_workers.py that worker processes can import; as a script, a pool to stop."""
 
 from __future__ import annotations
 
