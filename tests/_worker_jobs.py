@@ -70,6 +70,9 @@ def teardown(state: State) -> None:
 
 def work(state: State, job: Job) -> Done:
     """Sleep, then fail as ``job.fault`` says, or answer."""
+    if job.fault == "print":
+        print("noise from a worker", flush=True)
+        os.write(1, b"more noise from a worker\n")
     try:
         end = time.monotonic() + job.sleep
         while time.monotonic() < end:  # in slices, so that a signal raises at once
@@ -96,10 +99,12 @@ def work(state: State, job: Job) -> Done:
             time.sleep(4)
             os._exit(0)
         os._exit(3)
-    if job.fault == "print":
-        print("noise from a worker", flush=True)
-        os.write(1, b"more noise from a worker\n")
     return Done(job.n, os.getpid(), state.setups)
+
+
+def stdout_file(state: State, job: Job) -> str:
+    """The file the worker's standard output goes to."""
+    return str(Path("/proc/self/fd/1").readlink())
 
 
 def reach(state: State, job: Job) -> tuple[int, bool]:
@@ -122,8 +127,8 @@ def pids(folder: Path) -> list[int]:
 
 
 def main(folder: Path) -> int:
-    """Two workers on slow jobs until a signal stops this process; then say who is left."""
-    jobs = (Job(n, sleep=30.0) for n in range(10))
+    """Two workers on slow, noisy jobs until a signal stops this; then say who is left."""
+    jobs = (Job(n, sleep=30.0, fault="print") for n in range(10))
     try:
         for _ in ordered_map(setup, str(folder), work, jobs, processes=2):
             pass
