@@ -112,6 +112,11 @@ def reach(state: State, job: Job) -> tuple[int, bool]:
     return os.getpgrp(), signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
+def present(pid: int) -> bool:
+    """Whether ``pid`` is a process, running or a zombie not yet reaped."""
+    return Path(f"/proc/{pid}").exists()
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` is a running process (a zombie is not)."""
     try:
@@ -133,7 +138,7 @@ def main(folder: Path) -> int:
         for _ in ordered_map(setup, str(folder), work, jobs, processes=2):
             pass
     except KeyboardInterrupt:
-        left = [pid for pid in pids(folder) if alive(pid)]
+        left = [pid for pid in pids(folder) if present(pid)]
         print(f"stopped; workers {pids(folder)}; alive {left}; {multiprocessing.active_children()}")
         return 130
     return 0

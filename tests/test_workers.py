@@ -28,6 +28,7 @@ from tests._worker_jobs import (
     Job,
     alive,
     pids,
+    present,
     reach,
     setup,
     setup_fails,
@@ -55,7 +56,7 @@ def no_hang() -> Iterator[None]:
 def _gone(folder: Path) -> None:
     """Every worker that set up with ``folder`` is gone and reaped."""
     assert pids(folder), "no worker ran setup"
-    assert [pid for pid in pids(folder) if alive(pid)] == []
+    assert [pid for pid in pids(folder) if present(pid)] == []
     assert multiprocessing.active_children() == []
 
 
@@ -225,7 +226,7 @@ def test_ctrl_c_reaches_the_parent_only_and_stops_the_workers(tmp_path: Path) ->
     assert (process.returncode, err) == (130, "")
     assert out == f"stopped; workers {workers}; alive []; []\n"
     assert list(tmp_path.glob("*.interrupted")) == []
-    assert not any(alive(pid) for pid in workers)
+    assert not any(present(pid) for pid in workers)
 
 
 def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
