@@ -25,7 +25,7 @@ class Unpicklable(Exception):
 
 @dataclass(frozen=True)
 class State:
-    """What setup builds: a worker's pid and how many setups its process has run."""
+    """What setup builds: where to leave marks, and how many setups its process has run."""
 
     folder: Path | None
     setups: int
@@ -33,7 +33,7 @@ class State:
 
 @dataclass(frozen=True)
 class Job:
-    """A job numbered ``n`` that sleeps, then does what ``fault`` says (None: nothing bad)."""
+    """A job numbered ``n`` that sleeps and does what ``fault`` says (None: nothing bad)."""
 
     n: int
     sleep: float = 0.0
@@ -69,7 +69,7 @@ def teardown(state: State) -> None:
 
 
 def work(state: State, job: Job) -> Done:
-    """Sleep, then fail as ``job.fault`` says, or answer."""
+    """Print, sleep, fail or die as ``job.fault`` says; else answer."""
     if job.fault == "print":
         print("noise from a worker", flush=True)
         os.write(1, b"more noise from a worker\n")
