@@ -292,7 +292,8 @@ def _reply(conn: Connection, index: int, ok: bool, value: object) -> None:
         value.add_note(f"raised in worker process {os.getpid()}:\n{where}")
     try:
         data = pickle.dumps((index, ok, value))
-    except Exception as exc:  # a result that cannot be pickled
+    except Exception as exc:  # a result that cannot be pickled: a bug in ``work``
+        exc.add_note(f"sending the result of job {index} from worker process {os.getpid()}")
         data = pickle.dumps((index, False, _portable(exc)))
     conn.send_bytes(data)
 

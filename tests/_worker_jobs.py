@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,11 @@ def work(state: State, job: Job) -> Done:
             os._exit(0)
         os._exit(3)
     return Done(job.n, os.getpid(), state.setups)
+
+
+def lock(state: State, job: Job) -> object:
+    """A result that cannot be pickled."""
+    return threading.Lock()
 
 
 def stdout_file(state: State, job: Job) -> str:

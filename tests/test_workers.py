@@ -27,6 +27,7 @@ from tests._worker_jobs import (
     Done,
     Job,
     alive,
+    lock,
     pids,
     present,
     reach,
@@ -134,6 +135,18 @@ def test_a_job_error_is_raised_at_its_turn_then_the_workers_are_gone(
     assert ", in work\n" in raised.value.__notes__[-1]  # where in the worker it was raised
     assert received == [0, 1, 2, 3]
     _gone(tmp_path)
+
+
+def test_a_result_that_cannot_be_pickled_raises_the_pickling_error() -> None:
+    with pytest.raises(TypeError) as raised:
+        next(ordered_map(setup, None, lock, [Job(0)], processes=2))
+    assert str(raised.value) == "cannot pickle '_thread.lock' object"
+    assert raised.value.__notes__[0].startswith("sending the result of job 0 from worker process")
+
+
+def test_no_jobs_start_no_process() -> None:
+    assert list(ordered_map(setup_fails, None, work, [], processes=2)) == []
+    assert multiprocessing.active_children() == []
 
 
 def test_a_setup_error_is_raised_promptly(tmp_path: Path) -> None:
