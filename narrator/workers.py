@@ -9,12 +9,12 @@ import pickle
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from narrator import signals
 from narrator.errors import SynthesisError
@@ -25,8 +25,10 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 # Never "fork": pyttsx3 hangs in a process forked after it was initialised, and
-# libespeak-ng's thread would not survive a fork.
-START_METHOD = "spawn"
+# libespeak-ng's thread would not survive a fork. The fork server is a fresh
+# interpreter that loads no engine, and two workers on a trivial job are done in
+# 65 ms from it against 105 ms with "spawn" (medians of 31 fresh runs, 2 cores).
+START_METHOD: Final = "forkserver"
 # How long a worker told to stop (interrupt, error, early exit) has before SIGKILL.
 STOP_GRACE = 1.0
 # How long workers have to tear down after the last job: pyttsx3 waits up to 2 s
@@ -56,11 +58,11 @@ def ordered_map(
     Workers run ``teardown`` when the jobs run out; closing the generator early
     or any error kills them (SIGTERM, then SIGKILL) before it returns.
     """
-    if processes <= 1:
-        return _in_process(setup, arg, work, jobs, teardown)
-    window = 4 * processes if window is None else window
+    window = 4 * max(processes, 1) if window is None else window
     if window < 1:
         raise ValueError(f"window must be at least 1, not {window}")
+    if processes <= 1:
+        return _in_process(setup, arg, work, jobs, teardown)
     return _pooled(setup, arg, work, iter(jobs), processes, window, teardown)
 
 
@@ -98,13 +100,13 @@ def _pooled(
     window: int,
     teardown: Callable[[W], None] | None,
 ) -> Generator[R, None, None]:
-    context = multiprocessing.get_context(START_METHOD)
     workers: list[_Worker] = []
     done: dict[int, tuple[bool, Any]] = {}  # replies that came before their turn
     submitted = yielded = 0
     exhausted = False
     try:
         while True:
+            _collect(workers, done, timeout=0.0)  # frees the workers whose replies are in
             # One job per worker at a time: a worker never queues jobs behind a slow
             # one, and a large job cannot deadlock against a large result.
             while not exhausted and submitted - yielded < window:
@@ -118,7 +120,7 @@ def _pooled(
                     break
                 if idle is None:
                     with signals.held():  # so no worker is started but not yet listed
-                        idle = _start(context, (setup, arg, work, teardown))
+                        idle = _start((setup, arg, work, teardown))
                         workers.append(idle)
                 idle.conn.send((submitted, job))
                 idle.job = submitted
@@ -132,17 +134,18 @@ def _pooled(
             elif exhausted and yielded == submitted:
                 break
             else:
-                _collect(workers, done)
+                _collect(workers, done, timeout=None)
         _finish(workers)
     finally:
         with signals.held():  # a second Ctrl-C must not cut the clean-up short
             _stop(workers)
 
 
-def _start(context: BaseContext, functions: tuple[Any, ...]) -> _Worker:
+def _start(functions: tuple[Any, ...]) -> _Worker:
+    context = multiprocessing.get_context(START_METHOD)
     ours, theirs = context.Pipe()
     # Daemonic: should a worker still run when the parent exits, multiprocessing ends it.
-    process = context.Process(target=_serve, args=(theirs, *functions), daemon=True)  # type: ignore[attr-defined]
+    process = context.Process(target=_serve, args=(theirs, *functions), daemon=True)
     try:
         process.start()
     except BaseException:
@@ -153,9 +156,12 @@ def _start(context: BaseContext, functions: tuple[Any, ...]) -> _Worker:
     return _Worker(process, ours)
 
 
-def _collect(workers: list[_Worker], done: dict[int, tuple[bool, Any]]) -> None:
+def _collect(
+    workers: list[_Worker], done: dict[int, tuple[bool, Any]], timeout: float | None
+) -> None:
     """Wait for replies or exits; file replies by job; raise a setup error or death at once."""
-    wait([w.conn for w in workers] + [w.process.sentinel for w in workers])
+    if not wait([w.conn for w in workers] + [w.process.sentinel for w in workers], timeout):
+        return
     # Exits first: a worker that exited before this line has all its replies in its pipe.
     exited = [w for w in workers if w.process.exitcode is not None]
     for worker in workers:
@@ -280,10 +286,14 @@ def _exit_with(sentinel: int) -> None:
 
 def _reply(conn: Connection, index: int, ok: bool, value: object) -> None:
     if not ok and isinstance(value, BaseException):
+        # The parent re-raises it with a traceback of its own: keep this one for NARRATOR_DEBUG.
+        where = "".join(traceback.format_tb(value.__traceback__)).rstrip()
         value = _portable(value)
+        value.add_note(f"raised in worker process {os.getpid()}:\n{where}")
     try:
         data = pickle.dumps((index, ok, value))
-    except Exception as exc:  # a result that cannot be pickled
+    except Exception as exc:  # a result that cannot be pickled: a bug in ``work``
+        exc.add_note(f"sending the result of job {index} from worker process {os.getpid()}")
         data = pickle.dumps((index, False, _portable(exc)))
     conn.send_bytes(data)
 

@@ -1,4 +1,4 @@
-"""Jobs for tests/test_workers.py that spawned workers can import; as a script, a pool to stop."""
+"""Jobs for tests/test_workers.py that worker processes can import; as a script, a pool to stop."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ class Unpicklable(Exception):
 
 @dataclass(frozen=True)
 class State:
-    """What setup builds: a worker's pid and how many setups its process has run."""
+    """What setup builds: where to leave marks, and how many setups its process has run."""
 
     folder: Path | None
     setups: int
@@ -33,7 +34,7 @@ class State:
 
 @dataclass(frozen=True)
 class Job:
-    """A job numbered ``n`` that sleeps, then does what ``fault`` says (None: nothing bad)."""
+    """A job numbered ``n`` that sleeps and does what ``fault`` says (None: nothing bad)."""
 
     n: int
     sleep: float = 0.0
@@ -69,8 +70,18 @@ def teardown(state: State) -> None:
 
 
 def work(state: State, job: Job) -> Done:
-    """Sleep, then fail as ``job.fault`` says, or answer."""
-    time.sleep(job.sleep)
+    """Print, sleep, fail or die as ``job.fault`` says; else answer."""
+    if job.fault == "print":
+        print("noise from a worker", flush=True)
+        os.write(1, b"more noise from a worker\n")
+    try:
+        end = time.monotonic() + job.sleep
+        while time.monotonic() < end:  # in slices, so that a signal raises at once
+            time.sleep(min(0.05, end - time.monotonic()))
+    except KeyboardInterrupt:
+        if state.folder is not None:  # a Ctrl-C meant for the parent reached this worker
+            (state.folder / f"{os.getpid()}.interrupted").touch()
+        raise
     errors: dict[str | None, BaseException] = {
         "ValueError": ValueError(f"job {job.n} failed"),
         "SettingError": SettingError(f"job {job.n} failed"),
@@ -84,10 +95,32 @@ def work(state: State, job: Job) -> Done:
         time.sleep(5)  # the signal ends the process before this does
     if job.fault == "exit":
         os._exit(3)
-    if job.fault == "print":
-        print("noise from a worker", flush=True)
-        os.write(1, b"more noise from a worker\n")
+    if job.fault == "fork-exit":
+        if os.fork() == 0:  # a child that keeps the worker's end of the pipe open a while
+            time.sleep(4)
+            os._exit(0)
+        os._exit(3)
     return Done(job.n, os.getpid(), state.setups)
+
+
+def lock(state: State, job: Job) -> object:
+    """A result that cannot be pickled."""
+    return threading.Lock()
+
+
+def stdout_file(state: State, job: Job) -> str:
+    """The file the worker's standard output goes to."""
+    return str(Path("/proc/self/fd/1").readlink())
+
+
+def reach(state: State, job: Job) -> tuple[int, bool]:
+    """The worker's process group, and whether it ignores SIGINT."""
+    return os.getpgrp(), signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def present(pid: int) -> bool:
+    """Whether ``pid`` is a process, running or a zombie not yet reaped."""
+    return Path(f"/proc/{pid}").exists()
 
 
 def alive(pid: int) -> bool:
@@ -105,13 +138,13 @@ def pids(folder: Path) -> list[int]:
 
 
 def main(folder: Path) -> int:
-    """Two workers on slow jobs until a signal stops this process; then say who is left."""
-    jobs = (Job(n, sleep=30.0) for n in range(10))
+    """Two workers on slow, noisy jobs until a signal stops this; then say who is left."""
+    jobs = (Job(n, sleep=30.0, fault="print") for n in range(10))
     try:
         for _ in ordered_map(setup, str(folder), work, jobs, processes=2):
             pass
     except KeyboardInterrupt:
-        left = [pid for pid in pids(folder) if alive(pid)]
+        left = [pid for pid in pids(folder) if present(pid)]
         print(f"stopped; workers {pids(folder)}; alive {left}; {multiprocessing.active_children()}")
         return 130
     return 0

@@ -23,7 +23,20 @@ import pytest
 
 from narrator.errors import MissingToolError, SettingError, SynthesisError
 from narrator.workers import ordered_map
-from tests._worker_jobs import Done, Job, alive, pids, setup, setup_fails, teardown, work
+from tests._worker_jobs import (
+    Done,
+    Job,
+    alive,
+    lock,
+    pids,
+    present,
+    reach,
+    setup,
+    setup_fails,
+    stdout_file,
+    teardown,
+    work,
+)
 from tests.conftest import ROOT
 
 HANG_LIMIT = 15  # seconds: far beyond any test here, short enough to notice
@@ -44,7 +57,7 @@ def no_hang() -> Iterator[None]:
 def _gone(folder: Path) -> None:
     """Every worker that set up with ``folder`` is gone and reaped."""
     assert pids(folder), "no worker ran setup"
-    assert [pid for pid in pids(folder) if alive(pid)] == []
+    assert [pid for pid in pids(folder) if present(pid)] == []
     assert multiprocessing.active_children() == []
 
 
@@ -119,22 +132,42 @@ def test_a_job_error_is_raised_at_its_turn_then_the_workers_are_gone(
             received.append(result.n)
     assert type(raised.value) is kind
     assert str(raised.value) == message
+    assert ", in work\n" in raised.value.__notes__[-1]  # where in the worker it was raised
     assert received == [0, 1, 2, 3]
     _gone(tmp_path)
+
+
+def test_a_result_that_cannot_be_pickled_raises_the_pickling_error() -> None:
+    with pytest.raises(TypeError) as raised:
+        next(ordered_map(setup, None, lock, [Job(0)], processes=2))
+    assert str(raised.value) == "cannot pickle '_thread.lock' object"
+    assert raised.value.__notes__[0].startswith("sending the result of job 0 from worker process")
+
+
+def test_no_jobs_start_no_process() -> None:
+    assert list(ordered_map(setup_fails, None, work, [], processes=2)) == []
+    assert multiprocessing.active_children() == []
 
 
 def test_a_setup_error_is_raised_promptly(tmp_path: Path) -> None:
     start = time.monotonic()
     jobs = (Job(n, sleep=1.0) for n in itertools.count())
-    with pytest.raises(MissingToolError, match=f"^the library for {tmp_path} is missing$"):
+    with pytest.raises(MissingToolError) as raised:
         next(ordered_map(setup_fails, str(tmp_path), work, jobs, processes=2))
+    assert str(raised.value) == f"the library for {tmp_path} is missing"
     assert time.monotonic() - start < 3.0
     assert multiprocessing.active_children() == []
 
 
 @pytest.mark.parametrize(
     ("fault", "how"),
-    [("SIGKILL", "killed by SIGKILL"), ("SIGTERM", "killed by SIGTERM"), ("exit", "exit code 3")],
+    [
+        ("SIGKILL", "killed by SIGKILL"),
+        ("SIGTERM", "killed by SIGTERM"),
+        ("exit", "exit code 3"),
+        # The worker's pipe stays open in its child: only the exit itself tells.
+        ("fork-exit", "exit code 3"),
+    ],
 )
 def test_a_worker_that_dies_is_a_synthesis_error(tmp_path: Path, fault: str, how: str) -> None:
     jobs = [Job(n, sleep=0.01, fault=fault if n == 2 else None) for n in range(6)]
@@ -167,19 +200,29 @@ def test_breaking_out_of_the_loop_stops_the_workers(tmp_path: Path) -> None:
     _gone(tmp_path)
 
 
-def test_workers_print_nothing_on_stdout(capfd: pytest.CaptureFixture[str]) -> None:
-    list(ordered_map(setup, None, work, [Job(0, fault="print"), Job(1)], processes=2))
-    assert capfd.readouterr().out == ""
+def test_workers_write_nothing_on_stdout() -> None:
+    # Also end to end: the interrupted script's workers print, and its stdout holds one line.
+    assert list(ordered_map(setup, None, stdout_file, [Job(0), Job(1)], processes=2)) == [
+        os.devnull,
+        os.devnull,
+    ]
 
 
-def _pool_in_subprocess(folder: Path) -> subprocess.Popen[str]:
+def test_workers_are_out_of_reach_of_the_terminals_ctrl_c() -> None:
+    # A Ctrl-C goes to the terminal's foreground process group; the parent stops the workers.
+    reached = list(ordered_map(setup, None, reach, [Job(0), Job(1)], processes=2))
+    assert reached == [(reached[0][0], True), (reached[1][0], True)]
+    assert os.getpgrp() not in {group for group, _ in reached}
+
+
+def _pool_in_subprocess(folder: Path, output: int = subprocess.PIPE) -> subprocess.Popen[str]:
     """tests/_worker_jobs.py in its own session, once both of its workers have set up."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests._worker_jobs", str(folder)],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
         start_new_session=True,
     )
@@ -195,14 +238,16 @@ def test_ctrl_c_reaches_the_parent_only_and_stops_the_workers(tmp_path: Path) ->
     workers = pids(tmp_path)
     assert (process.returncode, err) == (130, "")
     assert out == f"stopped; workers {workers}; alive []; []\n"
-    assert not any(alive(pid) for pid in workers)
+    assert list(tmp_path.glob("*.interrupted")) == []
+    assert not any(present(pid) for pid in workers)
 
 
 def test_workers_exit_when_the_parent_is_killed(tmp_path: Path) -> None:
-    process = _pool_in_subprocess(tmp_path)
+    # Not reading its output: the workers share its stderr, and would keep the pipe open.
+    process = _pool_in_subprocess(tmp_path, subprocess.DEVNULL)
     workers = pids(tmp_path)
     process.kill()
-    process.communicate()
+    process.wait()
     deadline = time.monotonic() + 3.0
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.02)
