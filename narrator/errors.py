@@ -79,3 +79,7 @@ class Stopped(KeyboardInterrupt):
         super().__init__(name)
         self.name = name
         self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple[type[Stopped], tuple[str, ExitCode], dict[str, object]]:
+        # So that it crosses from a worker process unchanged, notes and all.
+        return (type(self), (self.name, self.exit_code), self.__dict__)

@@ -25,12 +25,14 @@ J = TypeVar("J")
 R = TypeVar("R")
 
 # Never "fork": pyttsx3 hangs in a process forked after it was initialised, and
-# libespeak-ng's thread would not survive a fork. The fork server is a fresh
-# interpreter that loads no engine, and two workers on a trivial job are done in
-# 65 ms from it against 105 ms with "spawn" (medians of 31 fresh runs, 2 cores).
-START_METHOD: Final = "forkserver"
-# How long a worker told to stop (interrupt, error, early exit) has before SIGKILL.
-STOP_GRACE = 1.0
+# libespeak-ng's thread would not survive a fork. The fork server starts two
+# workers 40 ms sooner (65 ms against 105 ms, medians of 31 runs on 2 cores), but
+# it listens on a Unix socket in TMPDIR, whose path may be too long for one
+# (108 bytes): a render must not fail for a long TMPDIR.
+START_METHOD: Final = "spawn"
+# How long a worker told to stop (interrupt, error, early exit) has to finish its
+# job and tear down before SIGKILL: a sentence takes well under this.
+STOP_GRACE = 2.0
 # How long workers have to tear down after the last job: pyttsx3 waits up to 2 s
 # for its own child to end.
 FINISH_GRACE = 5.0
@@ -56,7 +58,9 @@ def ordered_map(
     taken from ``jobs`` ahead of the result to yield next. A job's exception is
     raised at its turn; a setup error or a worker's death as soon as it is seen.
     Workers run ``teardown`` when the jobs run out; closing the generator early
-    or any error kills them (SIGTERM, then SIGKILL) before it returns.
+    or any error stops them before it returns: each is told the jobs are over
+    (it finishes its job and runs ``teardown``), and one still there after
+    STOP_GRACE is killed.
     """
     window = 4 * max(processes, 1) if window is None else window
     if window < 1:
@@ -147,13 +151,34 @@ def _start(functions: tuple[Any, ...]) -> _Worker:
     # Daemonic: should a worker still run when the parent exits, multiprocessing ends it.
     process = context.Process(target=_serve, args=(theirs, *functions), daemon=True)
     try:
-        process.start()
+        with signals.held(), _quiet_stderr():
+            process.start()
     except BaseException:
         ours.close()
         raise
     finally:
         theirs.close()  # so that the worker's death reads as the end of its pipe
     return _Worker(process, ours)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Start a worker with /dev/null as its stderr.
+
+    A worker whose parent stops while it is still reading its start-up data
+    (a Ctrl-C that was already on its way) would print multiprocessing's
+    traceback on the user's terminal. A worker reports everything through its
+    pipe, and its death by its exit status, so nothing is lost.
+    """
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _collect(
@@ -212,10 +237,15 @@ def _finish(workers: list[_Worker]) -> None:
 
 
 def _stop(workers: list[_Worker]) -> None:
-    """End the workers still running, politely then not; reap them all."""
+    """End the workers still running, politely then not; reap them all.
+
+    Politely: the end-of-jobs message, on which a worker finishes its job, runs
+    its teardown (pyttsx3 stops its own child and removes its scratch folder)
+    and exits. A worker still there after STOP_GRACE is killed.
+    """
     for worker in workers:
-        if worker.process.exitcode is None:
-            worker.process.terminate()
+        with contextlib.suppress(OSError):  # already gone
+            worker.conn.send(None)
     deadline = time.monotonic() + STOP_GRACE
     for worker in workers:
         worker.process.join(max(0.0, deadline - time.monotonic()))

@@ -21,7 +21,7 @@ from types import FrameType
 
 import pytest
 
-from narrator.errors import MissingToolError, SettingError, SynthesisError
+from narrator.errors import MissingToolError, SettingError, Stopped, SynthesisError
 from narrator.workers import ordered_map
 from tests._worker_jobs import (
     Done,
@@ -116,8 +116,8 @@ def test_setup_runs_once_per_worker_and_teardown_after_the_last_job(tmp_path: Pa
     [
         ("ValueError", ValueError, "job 4 failed"),
         ("SettingError", SettingError, "job 4 failed"),
-        # Stopped takes two arguments but pickles one: it comes back as what it was.
-        ("Stopped", SynthesisError, "Stopped in a worker process: job 4 failed"),
+        # Stopped takes two arguments; its __reduce__ gives both, so it crosses unchanged.
+        ("Stopped", Stopped, "job 4 failed"),
         ("Unpicklable", SynthesisError, "Unpicklable in a worker process: job 4 failed"),
     ],
 )
