@@ -184,8 +184,17 @@ class ClipCache:
         return self.folder / key[:2] / f"{key}.clip"
 
     def contains(self, key: str) -> bool:
-        """Whether an entry is stored under ``key``; cheap, unverified (``get`` verifies)."""
-        return self._path(key).is_file()
+        """Whether an entry is stored under ``key``; cheap, unverified (``get`` verifies).
+
+        A found entry counts as used, so that a render's own puts do not evict the
+        entries it is about to read.
+        """
+        path = self._path(key)
+        try:
+            os.utime(path)
+        except OSError:  # missing, or a folder this user cannot use: a miss
+            return False
+        return path.is_file()
 
     def get(self, key: str) -> bytes | None:
         """The payload stored under ``key`` if it verifies, else None; a hit counts as a use."""

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from narrator.engines import ENGINES
-from narrator.manifest import cleaning_report, clock
 from narrator.plan import Plan, read_plan
-from narrator.script import Chapter, ScriptSource
+from narrator.script import Chapter, ScriptSource, cleaning_report
 from narrator.segment import chunk_sentence, planning_seconds, tokenize
 from narrator.settings import RenderSettings
-from narrator.spoken import cue_may_begin, spoken_form
+from narrator.spoken import cue_may_begin
 from narrator.summary import plural
 from narrator.timeline import (
     Cue,
@@ -22,6 +21,7 @@ from narrator.timeline import (
     TimedSentence,
     Timeline,
     chapter_marks,
+    clock,
 )
 
 
@@ -38,16 +38,6 @@ class Inspection:
     def settings(self) -> RenderSettings:
         """The settings the script was planned with."""
         return self.plan.settings
-
-
-def speaking_seconds(text: str, settings: RenderSettings) -> float:
-    """How long the engine in ``settings`` takes to say the written ``text``.
-
-    Timed from what the engine is given: "£240,000" takes as long as its six words.
-    """
-    engine = ENGINES[settings.voice.engine]
-    said = spoken_form(text, settings.lexicon, engine.phonemes).spoken
-    return engine.pace.seconds(said, settings.voice.rate)
 
 
 # An estimated timeline counts milliseconds: finer would promise a precision it lacks.
@@ -79,7 +69,7 @@ def estimated_timeline(plan: Plan) -> Timeline:
         sample_rate=ESTIMATE_RATE,
         samples=clock + plan.trailing_ms,
         paragraphs=tuple(paragraphs),
-        chapters=chapter_marks(script.chapters, paragraphs, clock),
+        chapters=chapter_marks(script.chapters, paragraphs, clock + plan.trailing_ms),
         provenance=Provenance(
             engine=settings.voice.engine,
             voice=None,

@@ -341,7 +341,8 @@ def render(
             encoding=encoding,
             speak_headings=speak_headings,
         )
-        cache = None if no_cache else _cache(cache_dir, cache_limit)
+        clips = _cache(cache_dir, cache_limit)  # checks the limit even with --no-cache
+        cache = None if no_cache else clips
         work = [(_source(one, name), _settings(one, config, given)) for one in scripts]
         clash = _clash(work)
         if clash is not None:
@@ -387,7 +388,7 @@ def _clash(work: list[tuple[ScriptSource, RenderSettings]]) -> str | None:
     """The message for two scripts of a batch that would write the same outputs, if any."""
     seen: dict[tuple[str, Path], str] = {}
     for source, settings in work:
-        key = (source.stem, settings.out_dir)
+        key = (source.stem, settings.out_dir.resolve())
         if key in seen:
             return (
                 f"{seen[key]} and {source.label} would both write {settings.out_dir}/"
@@ -403,15 +404,24 @@ def _clock(seconds: float) -> str:
     return duration(seconds)
 
 
+def _cache_folder(folder: Path | None) -> Path:
+    """The clip cache's folder: ``folder``, else the default; SettingError if it is a file."""
+    from narrator.cache import default_dir
+    from narrator.errors import SettingError
+
+    chosen = folder if folder is not None else default_dir()
+    if chosen.exists() and not chosen.is_dir():
+        raise SettingError(f"clip cache {chosen} is a file: give a folder with --cache-dir")
+    return chosen
+
+
 def _cache(folder: Path | None, limit: str | None) -> ClipCache:
     """The clip cache in ``folder`` (else the default) under ``limit`` (else the default)."""
     from narrator.cache import CACHE_LIMIT_ENV, DEFAULT_LIMIT, ClipCache, default_dir, parse_size
 
     given = limit if limit is not None else os.environ.get(CACHE_LIMIT_ENV) or None
-    return ClipCache(
-        folder if folder is not None else default_dir(),
-        parse_size(given) if given is not None else DEFAULT_LIMIT,
-    )
+    size = parse_size(given) if given is not None else DEFAULT_LIMIT
+    return ClipCache(folder if folder is not None else default_dir(), size)
 
 
 @app.command()
@@ -472,13 +482,18 @@ def preview(
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
     config: ConfigOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Synthesize the segments; use no clip cache.")
+    ] = False,
 ) -> None:
     """List SCRIPT's segments with their times, or hear some of them.
 
     Times are measured when OUT holds a render of this very text, estimated
-    otherwise. With --segment the segments are synthesized with the render's
-    settings into OUT/<stem>.segN.wav and played with ffplay, paplay or aplay
-    (or the command in NARRATOR_PLAYER) when there is a sound device.
+    otherwise. With --segment the segments are taken from the clip cache, or
+    synthesized, with the render's settings into OUT/<stem>.segN.wav and played
+    with ffplay, paplay or aplay (or the command in NARRATOR_PLAYER) when there
+    is a sound device.
 
     Example: narrator preview talk.txt --segment 3-4
     """
@@ -506,7 +521,8 @@ def preview(
         chosen = parse_selection(segment, len(plan.sentences), str(script))
         label = f"{chosen[0]}" if len(chosen) == 1 else f"{chosen[0]}-{chosen[-1]}"
         target = settings.out_dir / f"{source.stem}.seg{label}.wav"
-        duration = speak_segments(plan, chosen, target)
+        cache = None if no_cache else _cache(cache_dir, None)
+        duration = speak_segments(plan, chosen, target, cache)
         if play(target):
             typer.echo(f"played {target} ({duration:.1f} s)")
         else:
@@ -566,18 +582,18 @@ def _progress(enabled: bool) -> Iterator[Progress | None]:
         TimeRemainingColumn(),
         console=Console(stderr=True),
     )
-    tasks: dict[str, Any] = {}
+    tasks: dict[int, Any] = {}  # by the script's place in the batch; -1: all of them
 
     def update(news: Update) -> None:
-        if news.batch_total != news.total and "" not in tasks:
-            tasks[""] = bars.add_task("all scripts", total=news.batch_total, cached=0)
-        task = tasks.get(news.script)
+        if news.batch_total != news.total and -1 not in tasks:
+            tasks[-1] = bars.add_task("all scripts", total=news.batch_total, cached=0)
+        task = tasks.get(news.number)
         if task is None:
-            task = tasks[news.script] = bars.add_task(news.script, total=news.total, cached=0)
+            task = tasks[news.number] = bars.add_task(news.script, total=news.total, cached=0)
         if news.stage == "synthesizing":
             bars.update(task, completed=news.done, cached=news.cached, description=news.script)
-            if "" in tasks:
-                bars.update(tasks[""], completed=news.batch_done)
+            if -1 in tasks:
+                bars.update(tasks[-1], completed=news.batch_done)
         else:
             bars.update(task, description=f"{news.script}: {news.stage}")
 
@@ -624,7 +640,7 @@ def cache_info(cache_dir: CacheDirOption = None, cache_limit: CacheLimitOption =
     with _reported():
         from narrator.cache import format_size
 
-        found = _cache(cache_dir, cache_limit).info()
+        found = _cache(_cache_folder(cache_dir), cache_limit).info()
         typer.echo(f"folder   {found.folder}")
         typer.echo(f"entries  {found.entries}")
         typer.echo(f"size     {format_size(found.size_bytes)} of {format_size(found.limit)}")
@@ -637,9 +653,10 @@ def cache_clear(cache_dir: CacheDirOption = None) -> None:
     Example: narrator cache clear
     """
     with _reported():
+        from narrator.cache import ClipCache
         from narrator.summary import plural
 
-        clips = _cache(cache_dir, None)
+        clips = ClipCache(_cache_folder(cache_dir))
         removed = clips.clear()
         typer.echo(f"removed {plural(removed, 'clip')} from {clips.folder}")
 

@@ -42,6 +42,25 @@ def _flock(handle: int, operation: int) -> None:
             raise
 
 
+def check_outputs(folder: Path, final_names: Iterable[str], keep: Path | None = None) -> None:
+    """Raise OutputError if an output named in ``folder`` cannot be replaced.
+
+    A folder in the way, a read-only file, or ``keep`` (the script being read,
+    which `render talk.srt -o .` would otherwise overwrite) stops the run
+    before any work.
+    """
+    for name in final_names:
+        final = folder / name
+        if keep is not None and final.exists() and final.samefile(keep):
+            raise OutputError(f"{final} is the script itself: choose another --out-dir or --name")
+        if final.is_dir():
+            raise OutputError(f"{final} is a folder: move it away to write this output")
+        if read_only(final):
+            raise OutputError(
+                f"{final} is read-only: make it writable (chmod u+w) or choose another --out-dir"
+            )
+
+
 def disk_full(folder: Path, quota: bool = False) -> DiskFullError:
     """The one-line error for a full disk (or quota) while writing into ``folder``."""
     what = _FULL[errno.EDQUOT if quota else errno.ENOSPC]
@@ -176,25 +195,8 @@ class Staging:
                     child.unlink()
 
     def check(self, final_names: Iterable[str], keep: Path | None = None) -> None:
-        """Raise OutputError now if an output this run may write cannot be replaced.
-
-        A folder in the way, a read-only file, or ``keep`` (the script being read,
-        which `render talk.srt -o .` would otherwise overwrite) stops the run
-        before any work.
-        """
-        for name in final_names:
-            final = self.folder / name
-            if keep is not None and final.exists() and final.samefile(keep):
-                raise OutputError(
-                    f"{final} is the script itself: choose another --out-dir or --name"
-                )
-            if final.is_dir():
-                raise OutputError(f"{final} is a folder: move it away to write this output")
-            if read_only(final):
-                raise OutputError(
-                    f"{final} is read-only: make it writable (chmod u+w) "
-                    "or choose another --out-dir"
-                )
+        """Raise OutputError now if an output this run may write cannot be replaced."""
+        check_outputs(self.folder, final_names, keep)
 
     def _create(self, name: str, suffix: str, final: Path) -> Path:
         assert self._lock is not None

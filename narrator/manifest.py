@@ -8,7 +8,7 @@ from typing import Any
 
 from narrator import __version__
 from narrator.lexicon import Entry
-from narrator.script import AlteredLine, DroppedLine
+from narrator.script import AlteredLine, DroppedLine, cleaning_report
 from narrator.timeline import (
     Cue,
     Provenance,
@@ -17,6 +17,7 @@ from narrator.timeline import (
     TimedParagraph,
     TimedSentence,
     Timeline,
+    clock,
     seconds,
 )
 
@@ -188,27 +189,6 @@ def recorded_outputs(data: dict[str, Any]) -> list[str]:
         data["chapter_list"],
     ]
     return [name for name in names if isinstance(name, str)]
-
-
-def cleaning_report(
-    dropped: tuple[DroppedLine, ...], altered: tuple[AlteredLine, ...]
-) -> dict[str, list[dict[str, Any]]]:
-    """The lines cleaning dropped or changed, with line numbers and rules."""
-    return {
-        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in dropped],
-        "altered": [
-            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
-            for a in altered
-        ],
-    }
-
-
-def clock(seconds_total: float) -> str:
-    """A YouTube chapter time: M:SS, or H:MM:SS from an hour on (whole seconds, rounded down)."""
-    whole = int(seconds_total)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def compose_chapters(timeline: Timeline) -> str:

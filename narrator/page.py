@@ -7,8 +7,8 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from narrator.manifest import Outputs, clock
-from narrator.timeline import Timeline, seconds
+from narrator.manifest import Outputs
+from narrator.timeline import Timeline, clock, seconds
 
 # Everything is inline and the cues are embedded: a page opened from disk (file://)
 # may not fetch a separate .vtt track, so the script builds the track from this data.

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from narrator.engines import resolve_voice
-from narrator.errors import SettingError
+from narrator.errors import NarratorError, SettingError
 from narrator.plan import Plan, PlanParagraph
-from narrator.timeline import Timeline
+from narrator.settings import RenderSettings
+from narrator.timeline import Provenance, Timeline
 
 if TYPE_CHECKING:
     from narrator.cache import ClipCache
@@ -59,9 +60,21 @@ def _measured(manifest: Path, plan: Plan) -> Timeline | None:
         and made.sentence_pause_ms == settings.sentence_pause_ms
         and made.paragraph_pause_ms == settings.paragraph_pause_ms
         and [s.text for s in timeline.sentences] == [s.text for s in plan.sentences]
-        and made.voice == resolve_voice(settings.voice)
     )
-    return timeline if same else None
+    # The fingerprint names the voice without opening the engine; only a voice spelled
+    # otherwise than in the render ('en' for 'gmw/en-US') needs the engine's list.
+    return timeline if same and _same_voice(made, settings) else None
+
+
+def _same_voice(made: Provenance, settings: RenderSettings) -> bool:
+    from narrator.engines import fingerprint
+
+    try:
+        return made.fingerprint == fingerprint(settings.voice) or (
+            made.voice == resolve_voice(settings.voice)
+        )
+    except NarratorError:
+        return False
 
 
 def parse_selection(text: str, count: int, source: str) -> range:

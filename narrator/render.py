@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from narrator.timeline import (
 if TYPE_CHECKING:
     from narrator.cache import ClipCache
     from narrator.cues import SpokenSpan
+    from narrator.engines import VoiceSettings
     from narrator.plan import Plan
     from narrator.script import Script
     from narrator.synthesis import Heard
@@ -44,6 +45,8 @@ class Update:
     done: int
     total: int
     cached: int = 0
+    #: The script's place in the batch, from 0.
+    number: int = 0
     #: Sentences done, and in all, over every script of the batch.
     batch_done: int = 0
     batch_total: int = 0
@@ -152,11 +155,13 @@ def render_all(
     Returns, for each script in order, its RenderResult or the NarratorError
     that stopped it. Ctrl-C and the like stop the whole batch.
     """
+    from narrator.files import check_outputs
     from narrator.plan import make_plan
     from narrator.synthesis import Synthesis
 
     outcomes: list[RenderResult | NarratorError | None] = [None] * len(work)
     ready: list[tuple[int, Plan, ScriptSource, Provenance]] = []
+    speakers: dict[VoiceSettings, Provenance] = {}  # who speaks, found once per voice
     for index, (source, settings) in enumerate(work):
         try:
             plan = make_plan(source.read(settings.encoding, settings.cleaning), settings)
@@ -164,7 +169,17 @@ def render_all(
                 from narrator.stitch import ffmpeg
 
                 ffmpeg()
-            ready.append((index, plan, source, _provenance(settings)))
+            # Before any synthesis: a script whose outputs cannot be written costs nothing.
+            check_outputs(settings.out_dir, _output_names(source.stem, settings), source.path)
+            if settings.voice not in speakers:
+                speakers[settings.voice] = _provenance(settings)
+            provenance = replace(
+                speakers[settings.voice],
+                sentence_pause_ms=settings.sentence_pause_ms,
+                paragraph_pause_ms=settings.paragraph_pause_ms,
+                lexicon=settings.lexicon.entries,
+            )
+            ready.append((index, plan, source, provenance))
         except NarratorError as exc:
             outcomes[index] = exc
     total = sum(len(plan.sentences) for _, plan, _, _ in ready)
@@ -186,14 +201,26 @@ class _Counter:
         self.progress = progress
         self.total = total
         self.finished = 0
+        self.number = 0  # the script being rendered
 
     def tell(self, script: str, stage: str, done: int, total: int, cached: int) -> None:
         if self.progress is not None:
             done_all = self.finished + (done if stage == "synthesizing" else 0)
-            self.progress(Update(script, stage, done, total, cached, done_all, self.total))
+            self.progress(
+                Update(script, stage, done, total, cached, self.number, done_all, self.total)
+            )
 
     def finish(self, plan: Plan) -> None:
         self.finished += len(plan.sentences)
+        self.number += 1
+
+
+def _output_names(stem: str, settings: RenderSettings) -> list[str]:
+    """Every file a render of ``stem`` may write."""
+    return [
+        f"{stem}.{extension}"
+        for extension in (settings.audio_format, *_TEXT_OUTPUTS, "chapters.txt")
+    ]
 
 
 def _provenance(settings: RenderSettings) -> Provenance:
@@ -231,10 +258,7 @@ def _render_plan(
     stem = source.stem
     folder = settings.out_dir
     with Staging(folder) as staging:
-        staging.check(
-            [f"{stem}.{extension}" for extension in (audio_format, *_TEXT_OUTPUTS, "chapters.txt")],
-            keep=source.path,
-        )
+        staging.check(_output_names(stem, settings), keep=source.path)
         if audio_format is AudioFormat.WAV:
             wav = staging.path(f"{stem}.wav")
         else:

@@ -9,6 +9,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from narrator.errors import ScriptError
 from narrator.rules import DROP_RULES, EDITS, Edit, Rule, Scope, heading, speaker, unlabel
@@ -69,6 +70,19 @@ class Script:
     dropped: tuple[DroppedLine, ...]
     altered: tuple[AlteredLine, ...] = ()
     chapters: tuple[Chapter, ...] = ()
+
+
+def cleaning_report(
+    dropped: tuple[DroppedLine, ...], altered: tuple[AlteredLine, ...]
+) -> dict[str, list[dict[str, Any]]]:
+    """The lines cleaning dropped or changed, with line numbers and rules."""
+    return {
+        "dropped": [{"line": d.line, "text": d.text, "rule": d.rule} for d in dropped],
+        "altered": [
+            {"line": a.line, "before": a.before, "after": a.after, "rules": list(a.rules)}
+            for a in altered
+        ],
+    }
 
 
 # Control characters (Unicode Cc) and format characters (Cf: zero-width spaces and

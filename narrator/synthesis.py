@@ -166,10 +166,17 @@ class Synthesis:
             [sentence_key(fingerprint, s, plan.settings.limits) for s in plan.sentences]
             for plan, fingerprint in work
         ]
-        self.missing = [
-            [k for k, key in enumerate(keys) if cache is None or not cache.contains(key)]
-            for keys in self.keys
-        ]
+        # A sentence said twice with the same voice is synthesized once: the second
+        # time it is read from the cache (where the first was just stored).
+        wanted: set[str] = set()
+        self.missing = []
+        for keys in self.keys:
+            missing = []
+            for k, key in enumerate(keys):
+                if cache is None or (key not in wanted and not cache.contains(key)):
+                    missing.append(k)
+                    wanted.add(key)
+            self.missing.append(missing)
         processes = min((worker_count(p.settings.voice.engine, jobs) for p, _ in work), default=1)
         if sum(len(m) for m in self.missing) < POOL_MIN_SENTENCES:
             processes = 1
@@ -203,8 +210,10 @@ class Synthesis:
         """The sentences of plan ``index`` as audio, in order; raises the first NarratorError."""
         assert index >= self._at, "plans are heard in order"
         for earlier in range(self._at, index):
-            while self._taken[earlier] < len(self.missing[earlier]):
-                self._next(earlier)
+            # A plan whose render failed: its sentences still serve later renders.
+            left = self.missing[earlier][self._taken[earlier] :]
+            for k in left:
+                self._store(self.keys[earlier][k], self._next(earlier))
         self._at = index
         plan, _ = self.work[index]
         missing = set(self.missing[index])
@@ -214,10 +223,8 @@ class Synthesis:
                 outcome = self._next(index)
                 if isinstance(outcome, NarratorError):
                     raise outcome
-                spoken, rate = outcome
-                if self.cache is not None:
-                    self.cache.put(key, pack(spoken, rate))
-                yield Heard(sentence, spoken, rate, cached=False)
+                self._store(key, outcome)
+                yield Heard(sentence, *outcome, cached=False)
                 continue
             assert self.cache is not None
             found = self._cached(key)
@@ -228,8 +235,14 @@ class Synthesis:
             outcome = speak_job(self._local, (_spec(plan), sentence.text, sentence.said))
             if isinstance(outcome, NarratorError):
                 raise outcome
-            self.cache.put(key, pack(*outcome))
+            self._store(key, outcome)
             yield Heard(sentence, *outcome, cached=False)
+
+    def _store(self, key: str, outcome: Outcome) -> None:
+        """Keep a sentence's audio in the cache; not an error, nor audio without speech."""
+        if self.cache is None or isinstance(outcome, NarratorError) or not outcome[0].spans:
+            return
+        self.cache.put(key, pack(*outcome))
 
     def _cached(self, key: str) -> tuple[SpokenSentence, int] | None:
         assert self.cache is not None

@@ -129,6 +129,14 @@ def chapter_marks(
     )
 
 
+def clock(seconds_total: float) -> str:
+    """A YouTube chapter time: M:SS, or H:MM:SS from an hour on (whole seconds, rounded down)."""
+    whole = int(seconds_total)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def seconds(samples: int, rate: int) -> float:
     """Samples as seconds to the millisecond, rounded exactly as ``milliseconds``."""
     return milliseconds(samples, rate) / 1000

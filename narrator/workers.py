@@ -126,8 +126,12 @@ def _pooled(
                     with signals.held():  # so no worker is started but not yet listed
                         idle = _start((setup, arg, work, teardown))
                         workers.append(idle)
-                idle.conn.send((submitted, job))
                 idle.job = submitted
+                try:
+                    idle.conn.send((submitted, job))
+                except OSError:  # it died while idle
+                    idle.process.join(STOP_GRACE)
+                    raise SynthesisError(_death(idle)) from None
                 submitted += 1
             if yielded in done:
                 ok, value = done.pop(yielded)
@@ -193,7 +197,7 @@ def _collect(
         while worker.conn.poll():
             try:
                 index, ok, value = pickle.loads(worker.conn.recv_bytes())
-            except EOFError:
+            except (EOFError, OSError):  # the end of its pipe, or a reset: it died
                 worker.process.join(STOP_GRACE)
                 exited.append(worker)
                 break
@@ -246,13 +250,15 @@ def _stop(workers: list[_Worker]) -> None:
     for worker in workers:
         with contextlib.suppress(OSError):  # already gone
             worker.conn.send(None)
+        # A worker blocked sending a result nobody will read gets an error instead,
+        # and goes on to its teardown.
+        worker.conn.close()
     deadline = time.monotonic() + STOP_GRACE
     for worker in workers:
         worker.process.join(max(0.0, deadline - time.monotonic()))
         if worker.process.exitcode is None:
             worker.process.kill()
             worker.process.join()
-        worker.conn.close()
         worker.process.close()
 
 

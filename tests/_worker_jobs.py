@@ -103,6 +103,11 @@ def work(state: State, job: Job) -> Done:
     return Done(job.n, os.getpid(), state.setups)
 
 
+def big(state: State, job: Job) -> bytes:
+    """A result larger than a pipe holds (like a long sentence's audio)."""
+    return bytes(400_000)
+
+
 def lock(state: State, job: Job) -> object:
     """A result that cannot be pickled."""
     return threading.Lock()

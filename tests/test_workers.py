@@ -27,6 +27,7 @@ from tests._worker_jobs import (
     Done,
     Job,
     alive,
+    big,
     lock,
     pids,
     present,
@@ -197,6 +198,20 @@ def test_breaking_out_of_the_loop_stops_the_workers(tmp_path: Path) -> None:
         return taken
 
     assert first_two() == [0, 1]
+    _gone(tmp_path)
+
+
+def test_stopping_early_runs_every_teardown_even_with_large_results(tmp_path: Path) -> None:
+    # A worker blocked sending a result nobody reads must still release its engine
+    # (pyttsx3's child and scratch folder), not be killed in the middle.
+    pool = ordered_map(setup, str(tmp_path), big, range(12), 2, window=8, teardown=teardown)
+    first = next(pool)
+    time.sleep(0.5)  # both workers are now blocked sending results nobody reads
+    pool.close()
+    assert len(first) == 400_000
+    workers = sorted(pids(tmp_path))
+    assert len(workers) == 2
+    assert sorted(int(p.stem) for p in tmp_path.glob("*.teardown")) == workers
     _gone(tmp_path)
 
 

@@ -150,10 +150,17 @@ def resolve(spelling: str | None) -> tuple[str, Path, Path]:
     return voice.id, model, config
 
 
-def _fingerprint(model: Path, rate: int) -> str:
+def _fingerprint(model: Path, config: Path, rate: int) -> str:
+    # The config matters as much as the model (noise scales, phonemes, sample rate),
+    # and two voice files may share a name and a size.
     from importlib.metadata import version
 
-    return f"piper-tts {version('piper-tts')}|{model.name}:{model.stat().st_size}|{rate}"
+    status = model.stat()
+    said = hashlib.sha256(config.read_bytes()).hexdigest()[:16]
+    return (
+        f"piper-tts {version('piper-tts')}|{model.resolve()}:{status.st_size}:"
+        f"{status.st_mtime_ns}|config {said}|{rate}"
+    )
 
 
 def voice_id(settings: VoiceSettings) -> str:
@@ -165,8 +172,8 @@ def voice_id(settings: VoiceSettings) -> str:
 def fingerprint(settings: VoiceSettings) -> str:
     """The fingerprint of the engine ``settings`` open, without loading the voice."""
     _check_installed()
-    _, model, _ = resolve(settings.voice)
-    return _fingerprint(model, settings.rate)
+    _, model, config = resolve(settings.voice)
+    return _fingerprint(model, config, settings.rate)
 
 
 @dataclass
@@ -330,8 +337,8 @@ class Engine:
     def __init__(self, settings: VoiceSettings) -> None:
         _check_installed()
         self.voice: str | None
-        self.voice, self._model, config = resolve(settings.voice)
-        self._loaded = _load(self._model, config)
+        self.voice, self._model, self._config = resolve(settings.voice)
+        self._loaded = _load(self._model, self._config)
         self.sample_rate = self._loaded.sample_rate
         self.rate = settings.rate
         fastest = int(ESPEAK_SECONDS_AT_175 * 175 / self._loaded.pace[0][1])
@@ -344,7 +351,7 @@ class Engine:
 
     def fingerprint(self) -> str:
         """piper-tts version, voice file and rate."""
-        return _fingerprint(self._model, self.rate)
+        return _fingerprint(self._model, self._config, self.rate)
 
     def voices(self) -> list[Voice]:
         """The bundled voice and those in the voice folder."""
