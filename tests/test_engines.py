@@ -222,3 +222,14 @@ def test_a_piece_that_comes_out_silent_keeps_its_words_in_the_next_cue() -> None
     assert len(engine.spoken) == 2  # two planned pieces, the first one silent
     assert [s.text for s in spoken.spans] == [sentence]
     assert spoken.spans[0].start == 0
+
+
+def test_the_pyttsx3_child_replaces_the_driver_loop_it_knows() -> None:
+    """pyttsx3's own loop sleeps 10 ms after every utterance; the installed pyttsx3 must
+    still have the loop narrator's child replaces, or the replacement silently lapses."""
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    from narrator.engines import _pyttsx3_worker
+
+    _pyttsx3_worker._prompt_loop()
+    assert EspeakDriver.startLoop.__module__ == "narrator.engines._pyttsx3_worker"
