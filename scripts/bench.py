@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -185,6 +186,38 @@ def narration(minutes: float, seed: int = SEED) -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
+def narration_in_paragraphs(minutes: float, paragraphs: int, seed: int = SEED) -> str:
+    """Like ``narration``, but its sentences cut at random into ``paragraphs`` paragraphs.
+
+    A re-render after editing one paragraph of a short script is only comparable
+    with one of a long script if both have as many paragraphs.
+    """
+    rng = random.Random(seed)
+    target = round(minutes * WORDS_PER_MINUTE)
+    sentences: list[str] = []
+    words = 0
+    while words < target:
+        sentences.append(sentence(rng))
+        words += word_count(sentences[-1])
+    count = min(paragraphs, len(sentences))
+    cuts = sorted(rng.sample(range(1, len(sentences)), count - 1))
+    bounds = [0, *cuts, len(sentences)]
+    return "\n\n".join(" ".join(sentences[a:b]) for a, b in itertools.pairwise(bounds)) + "\n"
+
+
+def edit_middle(body: str, seed: int) -> str:
+    """``body`` with its middle paragraph replaced by another generated one of about its length."""
+    paragraphs = body.rstrip("\n").split("\n\n")
+    middle = len(paragraphs) // 2
+    rng = random.Random(seed)
+    wanted = word_count(paragraphs[middle])
+    replacement = sentence(rng)
+    while word_count(replacement) < wanted:
+        replacement += " " + sentence(rng)
+    paragraphs[middle] = replacement
+    return "\n\n".join(paragraphs) + "\n"
+
+
 @dataclass(frozen=True)
 class ScriptFiles:
     """A generated script: with the noise line (for narrator) and without (for espeak-ng)."""
@@ -193,18 +226,35 @@ class ScriptFiles:
     noisy: Path
     clean: Path
     words: int
+    paragraphs: int
 
 
-def write_script(folder: Path, minutes: float) -> ScriptFiles:
-    """Write the narration for ``minutes`` in both forms and return their paths."""
+def write_body(folder: Path, stem: str, minutes: float, body: str) -> ScriptFiles:
+    """Write ``body`` as ``stem``.txt (with the noise line) and ``stem``.clean.txt."""
     folder.mkdir(parents=True, exist_ok=True)
-    body = narration(minutes)
-    stem = f"narration-{minutes:g}min"
     noisy = folder / f"{stem}.txt"
     clean = folder / f"{stem}.clean.txt"
     noisy.write_text(f"{NOISE_LINE}\n\n{body}", encoding="utf-8")
     clean.write_text(body, encoding="utf-8")
-    return ScriptFiles(minutes, noisy, clean, word_count(body))
+    return ScriptFiles(minutes, noisy, clean, word_count(body), body.count("\n\n") + 1)
+
+
+def write_script(folder: Path, minutes: float, paragraphs: int | None = None) -> ScriptFiles:
+    """Write the narration for ``minutes`` (in ``paragraphs`` if given) in both forms."""
+    if paragraphs is None:
+        return write_body(folder, f"narration-{minutes:g}min", minutes, narration(minutes))
+    body = narration_in_paragraphs(minutes, paragraphs)
+    return write_body(folder, f"narration-{minutes:g}min-{paragraphs}p", minutes, body)
+
+
+def write_edited(script: ScriptFiles, folder: Path, seed: int) -> ScriptFiles:
+    """``script`` with its middle paragraph rewritten, under the same file names in ``folder``.
+
+    The same names give the same output stem, so rendering it into the original's
+    output folder is a re-render of the edited script, as a user would run it.
+    """
+    body = edit_middle(script.clean.read_text(encoding="utf-8"), seed)
+    return write_body(folder, script.noisy.stem, script.minutes, body)
 
 
 # --- running commands --------------------------------------------------------------
