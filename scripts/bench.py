@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -257,6 +258,116 @@ def write_edited(script: ScriptFiles, folder: Path, seed: int) -> ScriptFiles:
     return write_body(folder, script.noisy.stem, script.minutes, body)
 
 
+# --- process trees -----------------------------------------------------------------
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How often the memory of a render's process tree is sampled. Reading /proc/<pid>/stat
+# takes microseconds, so sampling costs the render nothing measurable; a peak
+# shorter than this may be missed (ru_maxrss, reported beside it, is not).
+SAMPLE_SECONDS = 0.05
+
+
+def children(pid: int) -> list[int]:
+    """The live children of ``pid``, from each of its threads' /proc children lists."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue  # the thread or the process ended meanwhile
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its live descendants (one orphaned by a death in between is not found)."""
+    tree: list[int] = []
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending += children(pid)
+    return tree
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What /proc/<pid>/stat tells of a process: its state, RSS and CPU time so far."""
+
+    state: str
+    rss_kib: int
+    cpu: float
+
+
+def sample(pid: int) -> Sample | None:
+    """``pid``'s state, resident memory and user+system seconds; None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        # After the command name: field 3 (state) is [0], utime and stime [11] and
+        # [12] in clock ticks, rss [21] in pages (proc(5)).
+        fields = stat.rpartition(")")[2].split()
+        ticks = int(fields[11]) + int(fields[12])
+        return Sample(fields[0], int(fields[21]) * PAGE_KIB, ticks / CLOCK_TICKS)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has ended: no such process, or a zombie (it holds no memory or CPU)."""
+    found = sample(pid)
+    return found is None or found.state in ("Z", "X")
+
+
+class TreeSampler:
+    """Samples the RSS and CPU time of every process of a tree every SAMPLE_SECONDS, in a thread.
+
+    The RSS is summed, because narrator's synthesis workers (and pyttsx3's own
+    child processes under them) hold their memory at the same time as narrator
+    does. The CPU time is each process's last sample, summed: wait4's count
+    misses the processes that nobody reaped (a worker killed before it waits for
+    its pyttsx3 child), this one the last interval of each process.
+    """
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_kib = 0
+        self.most_processes = 0
+        self._cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-sampler", daemon=True)
+
+    @property
+    def cpu(self) -> float:
+        """User plus system seconds of every process seen, as last sampled."""
+        return sum(self._cpu.values())
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            tree = process_tree(self.root)
+            resident = 0
+            for pid in tree:
+                found = sample(pid)
+                if found is not None:
+                    resident += found.rss_kib
+                    self._cpu[pid] = max(self._cpu.get(pid, 0.0), found.cpu)
+            self.peak_kib = max(self.peak_kib, resident)
+            self.most_processes = max(self.most_processes, len(tree))
+            if self._stop.wait(SAMPLE_SECONDS):
+                return
+
+
 # --- running commands --------------------------------------------------------------
 
 
@@ -276,24 +387,88 @@ class Run:
     """Wall time, peak resident memory and CPU time of one finished command."""
 
     wall: float
+    #: ru_maxrss from wait4: the largest of the process and the descendants reaped
+    #: in its tree (on Linux, not their sum).
     max_rss_kib: int
-    #: User plus system seconds, of the process and the children it reaped.
+    #: User plus system seconds of the process and the descendants reaped in its tree
+    #: or, when sampled, of every process of the tree if that is more (both undercount).
     cpu: float = 0.0
+    #: The largest summed RSS of the whole process tree seen by a TreeSampler; 0: not sampled.
+    tree_peak_kib: int = 0
+    #: The most processes seen in the tree at once; 0: not sampled.
+    processes: int = 0
+    #: CPU seconds the rest of the machine was busy meanwhile: other work skews the wall.
+    others: float = 0.0
 
 
-def run_measured(command: Sequence[str], log: Path) -> Run:
-    """Run ``command``; return its wall time and wait4 peak RSS; raise CommandFailed."""
+def median_run(runs: Sequence[Run]) -> Run:
+    """Median wall and CPU time of ``runs``, with the largest memory any of them reached."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        max(r.max_rss_kib for r in runs),
+        statistics.median(r.cpu for r in runs),
+        max(r.tree_peak_kib for r in runs),
+        max(r.processes for r in runs),
+        statistics.median(r.others for r in runs),
+    )
+
+
+def busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot (user to steal), from /proc/stat."""
+    fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def failed(command: Sequence[str], code: int, log: Path) -> CommandFailed:
+    """CommandFailed with the tail of the command's stderr log."""
+    tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+    return CommandFailed(command, code, tail)
+
+
+def run_measured(command: Sequence[str], log: Path, sample: bool = False) -> Run:
+    """Run ``command``; its wall time, wait4 usage and, if ``sample``, its tree's peak RSS.
+
+    Raises CommandFailed.
+    """
     with log.open("wb") as stderr:
+        busy = busy_seconds()
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
+        sampler = TreeSampler(process.pid)
+        with sampler if sample else contextlib.nullcontext():
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - start
+            busy = busy_seconds() - busy
     # wait4 reaped the child, so tell the Popen object its exit code.
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
-        raise CommandFailed(command, process.returncode, tail)
-    return Run(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+        raise failed(command, process.returncode, log)
+    cpu = max(usage.ru_utime + usage.ru_stime, sampler.cpu)
+    others = max(0.0, busy - cpu)
+    return Run(wall, usage.ru_maxrss, cpu, sampler.peak_kib, sampler.most_processes, others)
+
+
+def run_together(commands: Sequence[Sequence[str]], logs: Sequence[Path]) -> Run:
+    """Start ``commands`` at once; wall time until the last ends, CPU summed; CommandFailed."""
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(log.open("wb")) for log in logs]
+        busy = busy_seconds()
+        start = time.perf_counter()
+        processes = [
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+            for command, stderr in zip(commands, files, strict=True)
+        ]
+        ended = [os.wait4(process.pid, 0) for process in processes]
+        wall = time.perf_counter() - start
+        busy = busy_seconds() - busy
+    for command, (_, status, _), log in zip(commands, ended, logs, strict=True):
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise failed(command, code, log)
+    usages = [usage for _, _, usage in ended]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usages)
+    return Run(wall, max(u.ru_maxrss for u in usages), cpu, others=max(0.0, busy - cpu))
 
 
 def run_quiet(command: Sequence[str]) -> float:
@@ -362,7 +537,7 @@ def render(engine: str, script: ScriptFiles, out_dir: Path) -> Render:
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [*narrator_command(), "render", str(script.noisy)]
     command += ["--out-dir", str(out_dir), "--engine", engine, "--quiet"]
-    run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log")
+    run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log", sample=True)
     manifest = json.loads((out_dir / f"{script.noisy.stem}.json").read_text(encoding="utf-8"))
     return Render(engine, script, run, float(manifest["audio"]["duration"]))
 
