@@ -19,7 +19,7 @@ Sections, run and reported in this order (--only; default: all but piper-jobs):
 - rerender: one paragraph of a 100-paragraph script edited, then re-rendered (piper,
   20 minutes; pyttsx3, the long script), and re-rendered again with nothing changed;
 - resume: a cold long pyttsx3 render killed (SIGKILL, whole tree) once half the
-  sentences are cached, then the same command again;
+  sentences are cached, then the same command again (--rounds times);
 - piper-api: narrator's piper engine against the bare piper API, same sentences;
 - piper-jobs: whether a second piper worker would help: the bare API in two processes
   of half the sentences each against one, and narrator --jobs 2 with piper's cap lifted;
@@ -1100,21 +1100,37 @@ def wait_gone(pids: Sequence[int], timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def resume_section(bench: Bench, out: list[str]) -> None:
-    """A cold long render killed half way, then the same command again; its wall against cold."""
-    engine = RESUME_ENGINE if RESUME_ENGINE in bench.engines else "espeak"
-    script = bench.long
-    cold = median_run([r.run for r in bench.cold(engine, script)])
-    sentences = sentence_count(script, engine)
+@dataclass(frozen=True)
+class Resumed:
+    """A render killed half way, the same command run again, and what that one synthesized."""
+
+    killed: Killed
+    second: Run
+    synthesized: int
+
+
+def resume_once(bench: Bench, engine: str, script: ScriptFiles, sentences: int) -> Resumed:
+    """Start a cold render, kill it all once half the sentences are cached, run it again."""
     cache_dir = bench.fresh_cache("resume")
-    out_dir = bench.folder / "resume"
+    out_dir = bench.folder / "resume" / cache_dir.name
     out_dir.mkdir(parents=True, exist_ok=True)
     command = render_command(engine, script.noisy, out_dir, cache_dir)
     progress(f"narrator {engine}, {script.minutes:g} min, cold, killed half way")
     killed = kill_half_way(command, cache_dir, -(-sentences // 2), out_dir / "killed.stderr.log")
     progress(f"narrator {engine}, {script.minutes:g} min, the same command again")
     second = run_measured(command, out_dir / "resumed.stderr.log")
-    remaining = 1 - killed.entries / sentences
+    return Resumed(killed, second, clip_count(cache_dir) - killed.entries)
+
+
+def resume_section(bench: Bench, out: list[str]) -> None:
+    """Cold long renders killed half way, then the same command again; against cold renders."""
+    engine = RESUME_ENGINE if RESUME_ENGINE in bench.engines else "espeak"
+    script = bench.long
+    cold = median_run([r.run for r in bench.cold(engine, script)])
+    sentences = sentence_count(script, engine)
+    rounds = [resume_once(bench, engine, script, sentences) for _ in range(bench.args.rounds)]
+    second = median_run([r.second for r in rounds])
+    remaining = statistics.median(1 - r.killed.entries / sentences for r in rounds)
     out += [
         line(
             f"{engine} {script.minutes:g} min, kill -9, resume",
@@ -1124,17 +1140,23 @@ def resume_section(bench: Bench, out: list[str]) -> None:
             remaining + RESUME_MARGIN,
         ),
         note(
-            f"(killed after {killed.after:.1f} s with {killed.entries} of {sentences} "
-            f"sentences cached: {remaining:.2f} left, target = that + {RESUME_MARGIN:g};"
+            f"(medians of {len(rounds)} rounds; the runs after the kill took "
+            f"{', '.join(f'{r.second.wall:.1f}' for r in rounds)} s and synthesized "
+            f"{', '.join(str(r.synthesized) for r in rounds)};"
         ),
         note(
-            f" {killed.processes} processes stopped and killed, {killed.outside_group} of them "
-            f"in process groups of their own; the second run synthesized "
-            f"{clip_count(cache_dir) - killed.entries};"
+            f" killed after {', '.join(f'{r.killed.after:.1f}' for r in rounds)} s with "
+            f"{', '.join(str(r.killed.entries) for r in rounds)} of {sentences} sentences "
+            f"cached: {remaining:.2f} left, target = that + {RESUME_MARGIN:g};"
         ),
         note(
-            f" other work on the machine took {second.others:.1f} cpu-s during it, "
-            f"{cold.others:.1f} during the median cold render)"
+            f" {rounds[0].killed.processes} processes stopped and killed, "
+            f"{rounds[0].killed.outside_group} of them in process groups of their own;"
+        ),
+        note(
+            f" other work on the machine took "
+            f"{', '.join(f'{r.second.others:.1f}' for r in rounds)} cpu-s during the runs "
+            f"after the kill, {cold.others:.1f} during the median cold render)"
         ),
     ]
 
