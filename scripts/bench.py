@@ -1175,21 +1175,30 @@ def piper_jobs_section(bench: Bench, out: list[str]) -> None:
         out.append("piper-jobs: skipped (piper is not among --engines)")
         return
     script = bench.short
-    plan_file = bench.piper_plan(script)
-    one = median_run(bench.piper_bare(script))
-    halves = split_plan(plan_file)
-    progress(f"piper API, {script.minutes:g} min, two processes with half the sentences each")
+    halves = split_plan(bench.piper_plan(script))
     commands = [
         [sys.executable, str(Path(__file__).resolve()), "--piper-baseline", str(h), f"{h}.wav"]
         for h in halves
     ]
-    two = run_together(commands, [Path(f"{h}.stderr.log") for h in halves])
+    rounds = bench.args.piper_rounds
+    twos: list[Run] = []
+    doubles: list[Run] = []
+    # Each round runs one process and two, then narrator --jobs 1 and 2, so that
+    # the two sides of each ratio meet about the same other work on the machine.
+    for number in range(1, rounds + 1):
+        bench.piper_bare(script, number)
+        progress(f"piper API, {script.minutes:g} min, 2 processes of half the sentences, {number}")
+        twos.append(run_together(commands, [Path(f"{h}.stderr.log") for h in halves]))
+        bench.cold("piper", script, number)
+        progress(f"narrator piper, {script.minutes:g} min, --jobs 2 with the cap lifted, {number}")
+        out_dir = bench.folder / "renders" / "piper-jobs2"
+        cache_dir = bench.fresh_cache("piper")
+        doubles.append(
+            render("piper", script, out_dir, cache_dir, 2, narrator=uncapped_command()).run
+        )
+    one, two = median_run(bench.piper_bare(script)), median_run(twos)
     single = median_run([r.run for r in bench.cold("piper", script)])
-    progress(f"narrator piper, {script.minutes:g} min, --jobs 2 with the cap lifted")
-    out_dir = bench.folder / "renders" / "piper-jobs2"
-    double = render(
-        "piper", script, out_dir, bench.fresh_cache("piper"), jobs=2, narrator=uncapped_command()
-    ).run
+    double = median_run(doubles)
     out += [
         line(
             f"piper API {script.minutes:g} min, 2 processes",
@@ -1216,7 +1225,8 @@ def piper_jobs_section(bench: Bench, out: list[str]) -> None:
             f"{mib(single.tree_peak_kib)};"
         ),
         note(f" other work on the machine took {double.others:.1f} and {single.others:.1f} cpu-s;"),
-        note(" the registry caps piper at 1 worker: lifted in the bench's child only)"),
+        note(" the registry caps piper at 1 worker: lifted in the bench's child only;"),
+        note(f" piper-jobs lines: medians of {rounds} rounds)"),
     ]
 
 
