@@ -11,7 +11,8 @@ Run from the repository root::
 
     .venv/bin/python scripts/bench.py [--only cold,memory,...] [--minutes-long 60]
 
-Sections, run and reported in this order (--only; default: all but piper-jobs):
+Sections, run and reported in this order (--only; default: all but piper-jobs, which
+takes four minutes more):
 
 - cold: the long script rendered with espeak and pyttsx3 into an empty cache, against
   ``espeak-ng -w`` on the same text (medians of --rounds, alternated);
@@ -732,7 +733,7 @@ MEMORY_NOTE = (
 
 #: Every section, in the order they run and report.
 SECTIONS = ("cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "startup")
-#: piper-jobs adds about two minutes of piper synthesis: asked for by name, or with 'all'.
+#: piper-jobs adds over four minutes of piper synthesis: asked for by name, or with 'all'.
 DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "piper-jobs")
 
 TARGET_COLD_RATIO = {"espeak": 1.0, "pyttsx3": 1.5}
@@ -1268,10 +1269,10 @@ def startup_section(bench: Bench, out: list[str]) -> None:
 # --- the piper engine against the bare piper Python API ------------------------------
 
 TARGET_PIPER_RATIO = 1.15
-# A short piper render takes over a minute, and three rounds of narrator, the API
-# and the API with alignments would take most of the bench's time: one round by
-# default, --piper-rounds 3 for medians that another job on the machine cannot move.
-PIPER_ROUNDS = 1
+# A short piper render takes over 40 s, long enough for another job on the machine
+# to come and go (a single round of the bench once had the API 40% slower than
+# narrator for that alone): the ratios are medians of alternating rounds.
+PIPER_ROUNDS = 3
 
 
 def piper_plan(script: Path, out: Path) -> None:
@@ -1552,7 +1553,7 @@ RUNNERS = {
 
 
 def load() -> str:
-    """The 1, 5 and 15 minute load averages: other work on the machine skews every ratio."""
+    """The 1, 5 and 15 minute load averages before the bench: other work skews every ratio."""
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
@@ -1562,7 +1563,7 @@ def header(bench: Bench) -> list[str]:
         {bench.short, bench.long, bench.piper_script}, key=lambda s: (s.minutes, s.paragraphs)
     )
     return [
-        f"narrator from {narrator_origin()}; {os.cpu_count()} cores; load average {load()}",
+        f"narrator from {narrator_origin()}; {os.cpu_count()} cores; load average before: {load()}",
         "scripts: "
         + ", ".join(f"{s.noisy.stem} ({s.words} words, {s.paragraphs} ¶)" for s in scripts),
         f"sections: {', '.join(bench.args.only)}",
@@ -1590,7 +1591,7 @@ def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
         took.append(f"{name} {time.perf_counter() - begun:.0f} s")
     report.lines.append(MEMORY_NOTE)
     minutes = (time.perf_counter() - started) / 60
-    report.lines.append(f"time: {', '.join(took)}; total {minutes:.1f} min; load {load()}")
+    report.lines.append(f"time: {', '.join(took)}; total {minutes:.1f} min")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
