@@ -1,26 +1,46 @@
-"""Benchmark narrator: render speed, peak memory and start-up time against baselines.
+"""Benchmark narrator: render speed, memory, re-renders, resuming and start-up against baselines.
 
 Generates deterministic narration-like scripts, renders them with each engine via the
 ``narrator`` CLI (``python -m narrator``, imported from this checkout) and compares with
 the raw ``espeak-ng`` binary, the bare piper Python API speaking the same sentences, a
-short script and a bare ``import typer``. Prints a report; it asserts nothing about timings.
+short script and a bare ``import typer``. Every render has a clip cache folder of its
+own inside the work folder (an empty one for a cold render), so the user's cache is
+neither touched nor used. Prints a report; it asserts nothing about timings.
 
 Run from the repository root::
 
-    .venv/bin/python scripts/bench.py [--minutes-long 60] [--minutes-short 10]
+    .venv/bin/python scripts/bench.py [--only cold,memory,...] [--minutes-long 60]
+
+Sections, run and reported in this order (--only; default: all but piper-jobs, which
+takes four minutes more):
+
+- cold: the long script rendered with espeak and pyttsx3 into an empty cache, against
+  ``espeak-ng -w`` on the same text (medians of --rounds, alternated);
+- memory: the peak RSS of the long render's whole process tree against the short one's;
+- rerender: one paragraph of a 100-paragraph script edited, then re-rendered (piper,
+  20 minutes; pyttsx3, the long script), and re-rendered again with nothing changed;
+- resume: a cold long pyttsx3 render killed (SIGKILL, whole tree) once half the
+  sentences are cached, then the same command again (--rounds times);
+- piper-api: narrator's piper engine against the bare piper API, same sentences;
+- piper-jobs: whether a second piper worker would help: the bare API in two processes
+  of half the sentences each against one, and narrator --jobs 2 with piper's cap lifted;
+- startup: 'narrator --help' against 'import typer', and a one-sentence preview.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +52,6 @@ NOISE_LINE = "date 2024-01-01 click to enlarge"
 STARTUP_RUNS = 15
 STDERR_TAIL_CHARS = 2000
 
-TARGET_WALL_RATIO = 1.5
-TARGET_MEMORY_RATIO = 1.3
-TARGET_STARTUP_RATIO = 1.5
 
 # --- script generation -------------------------------------------------------------
 
@@ -185,6 +202,38 @@ def narration(minutes: float, seed: int = SEED) -> str:
     return "\n\n".join(paragraphs) + "\n"
 
 
+def narration_in_paragraphs(minutes: float, paragraphs: int, seed: int = SEED) -> str:
+    """Like ``narration``, but its sentences cut at random into ``paragraphs`` paragraphs.
+
+    A re-render after editing one paragraph of a short script is only comparable
+    with one of a long script if both have as many paragraphs.
+    """
+    rng = random.Random(seed)
+    target = round(minutes * WORDS_PER_MINUTE)
+    sentences: list[str] = []
+    words = 0
+    while words < target:
+        sentences.append(sentence(rng))
+        words += word_count(sentences[-1])
+    count = min(paragraphs, len(sentences))
+    cuts = sorted(rng.sample(range(1, len(sentences)), count - 1))
+    bounds = [0, *cuts, len(sentences)]
+    return "\n\n".join(" ".join(sentences[a:b]) for a, b in itertools.pairwise(bounds)) + "\n"
+
+
+def edit_middle(body: str, seed: int) -> str:
+    """``body`` with its middle paragraph replaced by another generated one of about its length."""
+    paragraphs = body.rstrip("\n").split("\n\n")
+    middle = len(paragraphs) // 2
+    rng = random.Random(seed)
+    wanted = word_count(paragraphs[middle])
+    replacement = sentence(rng)
+    while word_count(replacement) < wanted:
+        replacement += " " + sentence(rng)
+    paragraphs[middle] = replacement
+    return "\n\n".join(paragraphs) + "\n"
+
+
 @dataclass(frozen=True)
 class ScriptFiles:
     """A generated script: with the noise line (for narrator) and without (for espeak-ng)."""
@@ -193,18 +242,145 @@ class ScriptFiles:
     noisy: Path
     clean: Path
     words: int
+    paragraphs: int
 
 
-def write_script(folder: Path, minutes: float) -> ScriptFiles:
-    """Write the narration for ``minutes`` in both forms and return their paths."""
+def write_body(folder: Path, stem: str, minutes: float, body: str) -> ScriptFiles:
+    """Write ``body`` as ``stem``.txt (with the noise line) and ``stem``.clean.txt."""
     folder.mkdir(parents=True, exist_ok=True)
-    body = narration(minutes)
-    stem = f"narration-{minutes:g}min"
     noisy = folder / f"{stem}.txt"
     clean = folder / f"{stem}.clean.txt"
     noisy.write_text(f"{NOISE_LINE}\n\n{body}", encoding="utf-8")
     clean.write_text(body, encoding="utf-8")
-    return ScriptFiles(minutes, noisy, clean, word_count(body))
+    return ScriptFiles(minutes, noisy, clean, word_count(body), body.count("\n\n") + 1)
+
+
+def write_script(folder: Path, minutes: float, paragraphs: int | None = None) -> ScriptFiles:
+    """Write the narration for ``minutes`` (in ``paragraphs`` if given) in both forms."""
+    if paragraphs is None:
+        return write_body(folder, f"narration-{minutes:g}min", minutes, narration(minutes))
+    body = narration_in_paragraphs(minutes, paragraphs)
+    return write_body(folder, f"narration-{minutes:g}min-{paragraphs}p", minutes, body)
+
+
+def write_edited(script: ScriptFiles, folder: Path, seed: int) -> ScriptFiles:
+    """``script`` with its middle paragraph rewritten, under the same file names in ``folder``.
+
+    The same names give the same output stem, so rendering it into the original's
+    output folder is a re-render of the edited script, as a user would run it.
+    """
+    body = edit_middle(script.clean.read_text(encoding="utf-8"), seed)
+    return write_body(folder, script.noisy.stem, script.minutes, body)
+
+
+# --- process trees -----------------------------------------------------------------
+
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How often the memory of a render's process tree is sampled. Reading /proc/<pid>/stat
+# takes microseconds, so sampling costs the render nothing measurable; a peak
+# shorter than this may be missed (ru_maxrss, reported beside it, is not).
+SAMPLE_SECONDS = 0.05
+
+
+def children(pid: int) -> list[int]:
+    """The live children of ``pid``, from each of its threads' /proc children lists."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue  # the thread or the process ended meanwhile
+    return found
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and its live descendants (one orphaned by a death in between is not found)."""
+    tree: list[int] = []
+    pending = [root]
+    while pending:
+        pid = pending.pop()
+        tree.append(pid)
+        pending += children(pid)
+    return tree
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What /proc/<pid>/stat tells of a process: its state, RSS and CPU time so far."""
+
+    state: str
+    rss_kib: int
+    cpu: float
+
+
+def sample(pid: int) -> Sample | None:
+    """``pid``'s state, resident memory and user+system seconds; None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+        # After the command name: field 3 (state) is [0], utime and stime [11] and
+        # [12] in clock ticks, rss [21] in pages (proc(5)).
+        fields = stat.rpartition(")")[2].split()
+        ticks = int(fields[11]) + int(fields[12])
+        return Sample(fields[0], int(fields[21]) * PAGE_KIB, ticks / CLOCK_TICKS)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has ended: no such process, or a zombie (it holds no memory or CPU)."""
+    found = sample(pid)
+    return found is None or found.state in ("Z", "X")
+
+
+class TreeSampler:
+    """Samples the RSS and CPU time of every process of a tree every SAMPLE_SECONDS, in a thread.
+
+    The RSS is summed, because narrator's synthesis workers (and pyttsx3's own
+    child processes under them) hold their memory at the same time as narrator
+    does. The CPU time is each process's last sample, summed: wait4's count
+    misses the processes that nobody reaped (a worker killed before it waits for
+    its pyttsx3 child), this one the last interval of each process.
+    """
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self.peak_kib = 0
+        self.most_processes = 0
+        self._cpu: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tree-sampler", daemon=True)
+
+    @property
+    def cpu(self) -> float:
+        """User plus system seconds of every process seen, as last sampled."""
+        return sum(self._cpu.values())
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            tree = process_tree(self.root)
+            resident = 0
+            for pid in tree:
+                found = sample(pid)
+                if found is not None:
+                    resident += found.rss_kib
+                    self._cpu[pid] = max(self._cpu.get(pid, 0.0), found.cpu)
+            self.peak_kib = max(self.peak_kib, resident)
+            self.most_processes = max(self.most_processes, len(tree))
+            if self._stop.wait(SAMPLE_SECONDS):
+                return
 
 
 # --- running commands --------------------------------------------------------------
@@ -226,24 +402,88 @@ class Run:
     """Wall time, peak resident memory and CPU time of one finished command."""
 
     wall: float
+    #: ru_maxrss from wait4: the largest of the process and the descendants reaped
+    #: in its tree (on Linux, not their sum).
     max_rss_kib: int
-    #: User plus system seconds, of the process and the children it reaped.
+    #: User plus system seconds of the process and the descendants reaped in its tree
+    #: or, when sampled, of every process of the tree if that is more (both undercount).
     cpu: float = 0.0
+    #: The largest summed RSS of the whole process tree seen by a TreeSampler; 0: not sampled.
+    tree_peak_kib: int = 0
+    #: The most processes seen in the tree at once; 0: not sampled.
+    processes: int = 0
+    #: CPU seconds the rest of the machine was busy meanwhile: other work skews the wall.
+    others: float = 0.0
 
 
-def run_measured(command: Sequence[str], log: Path) -> Run:
-    """Run ``command``; return its wall time and wait4 peak RSS; raise CommandFailed."""
+def median_run(runs: Sequence[Run]) -> Run:
+    """Median wall and CPU time of ``runs``, with the largest memory any of them reached."""
+    return Run(
+        statistics.median(r.wall for r in runs),
+        max(r.max_rss_kib for r in runs),
+        statistics.median(r.cpu for r in runs),
+        max(r.tree_peak_kib for r in runs),
+        max(r.processes for r in runs),
+        statistics.median(r.others for r in runs),
+    )
+
+
+def busy_seconds() -> float:
+    """CPU seconds all cores have been busy since boot (user to steal), from /proc/stat."""
+    fields = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, fields)
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def failed(command: Sequence[str], code: int, log: Path) -> CommandFailed:
+    """CommandFailed with the tail of the command's stderr log."""
+    tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
+    return CommandFailed(command, code, tail)
+
+
+def run_measured(command: Sequence[str], log: Path, sample: bool = False) -> Run:
+    """Run ``command``; its wall time, wait4 usage and, if ``sample``, its tree's peak RSS.
+
+    Raises CommandFailed.
+    """
     with log.open("wb") as stderr:
+        busy = busy_seconds()
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
+        sampler = TreeSampler(process.pid)
+        with sampler if sample else contextlib.nullcontext():
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - start
+            busy = busy_seconds() - busy
     # wait4 reaped the child, so tell the Popen object its exit code.
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace")[-STDERR_TAIL_CHARS:]
-        raise CommandFailed(command, process.returncode, tail)
-    return Run(wall, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+        raise failed(command, process.returncode, log)
+    cpu = max(usage.ru_utime + usage.ru_stime, sampler.cpu)
+    others = max(0.0, busy - cpu)
+    return Run(wall, usage.ru_maxrss, cpu, sampler.peak_kib, sampler.most_processes, others)
+
+
+def run_together(commands: Sequence[Sequence[str]], logs: Sequence[Path]) -> Run:
+    """Start ``commands`` at once; wall time until the last ends, CPU summed; CommandFailed."""
+    with contextlib.ExitStack() as stack:
+        files = [stack.enter_context(log.open("wb")) for log in logs]
+        busy = busy_seconds()
+        start = time.perf_counter()
+        processes = [
+            subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
+            for command, stderr in zip(commands, files, strict=True)
+        ]
+        ended = [os.wait4(process.pid, 0) for process in processes]
+        wall = time.perf_counter() - start
+        busy = busy_seconds() - busy
+    for command, (_, status, _), log in zip(commands, ended, logs, strict=True):
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            raise failed(command, code, log)
+    usages = [usage for _, _, usage in ended]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usages)
+    return Run(wall, max(u.ru_maxrss for u in usages), cpu, others=max(0.0, busy - cpu))
 
 
 def run_quiet(command: Sequence[str]) -> float:
@@ -271,9 +511,27 @@ def use_this_checkout() -> None:
     sys.path.insert(0, str(REPOSITORY))
 
 
+def isolate_caches(folder: Path) -> None:
+    """Point every child's user cache folder (XDG) into ``folder``; drop narrator's cache variables.
+
+    Each render is given its own --cache-dir anyway; this also keeps the piper
+    voice's measured pace, and any clip a command might store by default, out of
+    the user's cache, and a NARRATOR_CACHE_LIMIT of the user's from evicting
+    clips mid-benchmark.
+    """
+    os.environ["XDG_CACHE_HOME"] = str(folder / "xdg-cache")
+    for name in ("NARRATOR_CACHE_DIR", "NARRATOR_CACHE_LIMIT"):
+        os.environ.pop(name, None)
+
+
 def narrator_command() -> list[str]:
     """narrator run as a module of this interpreter (the project venv)."""
     return [sys.executable, "-m", "narrator"]
+
+
+def uncapped_command() -> list[str]:
+    """narrator run by this script with no engine's worker count capped (--narrator-uncapped)."""
+    return [sys.executable, str(Path(__file__).resolve()), "--narrator-uncapped"]
 
 
 def narrator_origin() -> str:
@@ -290,12 +548,15 @@ def narrator_origin() -> str:
 
 @dataclass(frozen=True)
 class Render:
-    """One narrator render: its measured run and the audio duration from the manifest."""
+    """One narrator render: its measured run, the audio duration, and where it wrote."""
 
     engine: str
     script: ScriptFiles
     run: Run
     audio_seconds: float
+    out_dir: Path
+    #: Its clip cache folder; None: rendered with --no-cache.
+    cache_dir: Path | None
 
 
 def espeak_baseline(script: ScriptFiles, out_dir: Path) -> Run:
@@ -307,14 +568,59 @@ def espeak_baseline(script: ScriptFiles, out_dir: Path) -> Run:
     return run_measured(command, out_dir / f"{script.clean.stem}.stderr.log")
 
 
-def render(engine: str, script: ScriptFiles, out_dir: Path) -> Render:
-    """Render ``script`` with narrator and ``engine``; read the audio duration back."""
+def render_command(
+    engine: str,
+    script: Path,
+    out_dir: Path,
+    cache_dir: Path | None,
+    jobs: int | None = None,
+    narrator: Sequence[str] | None = None,
+) -> list[str]:
+    """'narrator render' of one script to WAV, quietly, with this cache folder (or none)."""
+    command = [*(narrator or narrator_command()), "render", str(script)]
+    command += ["--out-dir", str(out_dir), "--engine", engine, "--format", "wav", "--quiet"]
+    command += ["--cache-dir", str(cache_dir)] if cache_dir is not None else ["--no-cache"]
+    command += ["--jobs", str(jobs)] if jobs is not None else []
+    return command
+
+
+def render(
+    engine: str,
+    script: ScriptFiles,
+    out_dir: Path,
+    cache_dir: Path | None,
+    jobs: int | None = None,
+    narrator: Sequence[str] | None = None,
+) -> Render:
+    """Render ``script`` with ``engine``, sampling its tree's memory; read the duration back."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    command = [*narrator_command(), "render", str(script.noisy)]
-    command += ["--out-dir", str(out_dir), "--engine", engine, "--quiet"]
-    run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log")
+    command = render_command(engine, script.noisy, out_dir, cache_dir, jobs, narrator)
+    run = run_measured(command, out_dir / f"{script.noisy.stem}.stderr.log", sample=True)
     manifest = json.loads((out_dir / f"{script.noisy.stem}.json").read_text(encoding="utf-8"))
-    return Render(engine, script, run, float(manifest["audio"]["duration"]))
+    return Render(engine, script, run, float(manifest["audio"]["duration"]), out_dir, cache_dir)
+
+
+def clip_count(cache_dir: Path) -> int:
+    """Entries in a clip cache folder: its <shard>/<key>.clip files (not its .tmp files)."""
+    total = 0
+    try:
+        shards = [entry.path for entry in os.scandir(cache_dir) if entry.is_dir()]
+    except FileNotFoundError:
+        return 0
+    for shard in shards:
+        with contextlib.suppress(FileNotFoundError):
+            total += sum(1 for entry in os.scandir(shard) if entry.name.endswith(".clip"))
+    return total
+
+
+def sentence_count(script: ScriptFiles, engine: str) -> int:
+    """How many sentences narrator will speak in ``script``, from 'narrator check --json'."""
+    command = [*narrator_command(), "check", "--json", "--engine", engine, str(script.noisy)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise CommandFailed(command, result.returncode, result.stderr[-STDERR_TAIL_CHARS:])
+    data = json.loads(result.stdout)
+    return sum(len(paragraph["sentences"]) for paragraph in data["paragraphs"])
 
 
 def startup_medians(runs: int) -> tuple[float, float]:
@@ -335,23 +641,23 @@ PREVIEW_SENTENCE = (
 TARGET_PREVIEW_SECONDS = 1.5
 
 
+def preview_command(folder: Path, engine: str | None = None) -> list[str]:
+    """'narrator preview --segment 1' of PREVIEW_SENTENCE, written into ``folder``."""
+    script = folder / "preview.txt"
+    folder.mkdir(parents=True, exist_ok=True)
+    script.write_text(PREVIEW_SENTENCE + "\n", encoding="utf-8")
+    command = [*narrator_command(), "preview", str(script), "--segment", "1"]
+    command += ["--out-dir", str(folder / "preview")]
+    return command + (["--engine", engine] if engine is not None else [])
+
+
 def preview_medians(folder: Path, runs: int) -> tuple[float, float]:
     """Median wall times of 'narrator preview --segment 1' and 'espeak-ng -w' on one sentence.
 
     The preview writes its clip (no sound device is assumed: NARRATOR_PLAYER is
     unset and nothing is played), so this is synthesis latency, start-up included.
     """
-    script = folder / "preview.txt"
-    script.write_text(PREVIEW_SENTENCE + "\n", encoding="utf-8")
-    preview = [
-        *narrator_command(),
-        "preview",
-        str(script),
-        "--segment",
-        "1",
-        "--out-dir",
-        str(folder / "preview"),
-    ]
+    preview = preview_command(folder)
     raw = ["espeak-ng", "-v", "en-us", "-s", "175", "-w", str(folder / "raw.wav"), PREVIEW_SENTENCE]
     preview_times: list[float] = []
     raw_times: list[float] = []
@@ -386,7 +692,7 @@ def verdict(ratio: float, target: float | None) -> str:
     """'(target <= X)  PASS/MISS', or '(info)' when there is no target."""
     if target is None:
         return "(info)"
-    return f"(target <= {target:g})  {'PASS' if ratio <= target else 'MISS'}"
+    return f"(target <= {target:.2f})  {'PASS' if ratio <= target else 'MISS'}"
 
 
 def mib(kib: int) -> str:
@@ -401,58 +707,571 @@ def ratio_text(ratio: float) -> str:
 
 def line(label: str, value: str, baseline: str, ratio: float, target: float | None) -> str:
     """One aligned report line."""
-    text = f"{label:<30} {value:<26} vs {baseline:<32} ratio {ratio_text(ratio)}"
+    text = f"{label:<36} {value:<26} vs {baseline:<32} ratio {ratio_text(ratio)}"
     return f"{text}  {verdict(ratio, target)}"
 
 
-def wall_lines(result: Render, baseline: Run) -> list[str]:
-    """Wall time against espeak-ng, and the real-time factor against the audio length."""
-    name = f"{result.engine} engine, {result.script.minutes:g} min"
-    target = TARGET_WALL_RATIO if result.engine == "espeak" else None
-    wall = line(
-        name,
-        f"wall {result.run.wall:.1f} s",
-        f"espeak-ng -w {baseline.wall:.1f} s",
-        result.run.wall / baseline.wall,
-        target,
-    )
-    realtime = line(
-        name,
-        f"wall {result.run.wall:.1f} s",
-        f"audio {result.audio_seconds:.1f} s (RTF)",
-        result.run.wall / result.audio_seconds,
-        None,
-    )
-    return [wall, realtime]
+def note(text: str) -> str:
+    """An indented line of detail under the line above it."""
+    return f"{'':<36} {text}"
 
 
-def memory_line(long: Render, short: Render) -> str:
-    """Peak RSS of the long render against the short one."""
-    return line(
-        f"{long.engine} engine, peak RSS*",
-        f"{long.script.minutes:g} min {mib(long.run.max_rss_kib)}",
-        f"{short.script.minutes:g} min {mib(short.run.max_rss_kib)}",
-        long.run.max_rss_kib / short.run.max_rss_kib,
-        TARGET_MEMORY_RATIO,
+MEMORY_NOTE = (
+    "* peak RSS of the tree: the resident memory of the render's whole process tree\n"
+    "  (narrator, its synthesis workers and their own children, such as pyttsx3's), read\n"
+    f"  from /proc/<pid>/stat every {SAMPLE_SECONDS * 1000:.0f} ms and summed; the "
+    "largest sum seen. Pages\n"
+    "  shared between processes (the interpreter, libespeak-ng) count once per process, so\n"
+    "  it errs high; a peak shorter than the interval may be missed. 'largest process' is\n"
+    "  ru_maxrss from os.wait4: the largest single process of the tree, never a sum.\n"
+    "  cpu of a render: user+system seconds of its tree, the larger of wait4's count (which\n"
+    "  misses processes nobody reaped) and the sum of each process's last sample."
+)
+
+
+# --- sections ----------------------------------------------------------------------
+
+#: Every section, in the order they run and report.
+SECTIONS = ("cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "startup")
+#: piper-jobs adds over four minutes of piper synthesis: asked for by name, or with 'all'.
+DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "piper-jobs")
+
+TARGET_COLD_RATIO = {"espeak": 1.0, "pyttsx3": 1.5}
+TARGET_MEMORY_RATIO = 1.3
+TARGET_STARTUP_RATIO = 1.5
+# An edited re-render: piper's against its own cold render, pyttsx3's against the
+# binary reading the whole script.
+TARGET_PIPER_EDIT_RATIO = 0.10
+TARGET_PYTTSX3_EDIT_RATIO = 0.5
+# A resumed render may take this share of a cold one more than the part left to do.
+RESUME_MARGIN = 0.15
+
+#: Cold renders (and binary runs) of the long script per engine; the lines give medians.
+COLD_ROUNDS = 3
+#: Edit-and-re-render rounds, each editing the middle paragraph anew.
+EDIT_ROUNDS = 3
+RERENDER_PARAGRAPHS = 100
+PIPER_RERENDER_MINUTES = 20.0
+#: The engine killed half way: its workers have children of their own, in their own
+#: process groups, so a kill -9 of narrator's group does not reach them.
+RESUME_ENGINE = "pyttsx3"
+POLL_SECONDS = 0.05
+
+
+class Bench:
+    """The options, the work folder, the scripts, and what sections have measured so far.
+
+    Sections share measurements: the long cold renders serve the cold, memory,
+    re-render and resume sections, the short piper render the memory, piper-api
+    and piper-jobs ones, so none is measured twice.
+    """
+
+    def __init__(self, args: argparse.Namespace, folder: Path) -> None:
+        self.args = args
+        self.folder = folder
+        self.engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+        scripts = folder / "scripts"
+        self.short = write_script(scripts, args.minutes_short)
+        self.long = self.short if args.skip_long else write_script(scripts, args.minutes_long)
+        self.piper_script = write_script(scripts, args.minutes_piper, RERENDER_PARAGRAPHS)
+        self._binary: dict[Path, list[Run]] = {}
+        self._cold: dict[tuple[str, Path], list[Render]] = {}
+        self._piper_plans: dict[Path, Path] = {}
+        self._piper_bare: dict[Path, list[Run]] = {}
+        self._caches = itertools.count(1)
+        self._piper_primed = False
+
+    def fresh_cache(self, label: str) -> Path:
+        """A clip cache folder that no render has used: a cold start."""
+        return self.folder / "caches" / f"{label}-{next(self._caches)}"
+
+    def binary(self, script: ScriptFiles, rounds: int = 1) -> Run:
+        """The raw espeak-ng binary on ``script``: median of at least ``rounds`` runs."""
+        runs = self._binary.setdefault(script.clean, [])
+        while len(runs) < rounds:
+            progress(f"espeak-ng binary, {script.minutes:g} min, run {len(runs) + 1}")
+            runs.append(espeak_baseline(script, self.folder / "espeak-ng"))
+        return median_run(runs)
+
+    def cold(self, engine: str, script: ScriptFiles, rounds: int = 1) -> list[Render]:
+        """At least ``rounds`` renders of ``script``, each into an empty cache folder of its own.
+
+        They all write into one output folder; the first one's cache folder is
+        the one later re-renders of this script use.
+        """
+        renders = self._cold.setdefault((engine, script.noisy), [])
+        while len(renders) < rounds:
+            if engine == "piper":
+                self.prime_piper()
+            progress(f"narrator {engine}, {script.minutes:g} min, cold, run {len(renders) + 1}")
+            out_dir = self.folder / "renders" / f"{engine}-{script.noisy.stem}"
+            renders.append(render(engine, script, out_dir, self.fresh_cache(engine)))
+        return renders
+
+    def prime_piper(self) -> None:
+        """Open the piper engine once, untimed: the first opening measures the voice's pace.
+
+        The pace is then kept in the (isolated) user cache, as it is for a user
+        after their first piper render.
+        """
+        if not self._piper_primed:
+            progress("piper: measuring the voice's pace once, untimed")
+            run_quiet(preview_command(self.folder / "prime", "piper"))
+            self._piper_primed = True
+
+    def piper_plan(self, script: ScriptFiles) -> Path:
+        """A JSON file of what narrator's piper engine is given for ``script`` (piper_plan)."""
+        if script.noisy not in self._piper_plans:
+            self.prime_piper()
+            plan_file = self.folder / "piper-api" / f"{script.noisy.stem}.plan.json"
+            plan_file.parent.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, str(Path(__file__).resolve()), "--piper-plan"]
+            run_quiet([*command, str(script.noisy), str(plan_file)])
+            self._piper_plans[script.noisy] = plan_file
+        return self._piper_plans[script.noisy]
+
+    def piper_bare(self, script: ScriptFiles, rounds: int = 1) -> list[Run]:
+        """At least ``rounds`` runs of the bare piper API speaking ``script``'s plan."""
+        plan_file = self.piper_plan(script)
+        runs = self._piper_bare.setdefault(plan_file, [])
+        while len(runs) < rounds:
+            progress(f"piper API, {script.minutes:g} min, run {len(runs) + 1}")
+            runs.append(piper_api_run(plan_file, plan_file.parent, alignments=False))
+        return runs
+
+
+def cold_section(bench: Bench, out: list[str]) -> None:
+    """Cold renders of the long script against the raw binary; rounds alternate them."""
+    script = bench.long
+    engines = [engine for engine in TARGET_COLD_RATIO if engine in bench.engines]
+    rounds = bench.args.rounds
+    for number in range(1, rounds + 1):
+        bench.binary(script, number)
+        for engine in engines:
+            bench.cold(engine, script, number)
+    baseline = bench.binary(script)
+    for engine in engines:
+        out += cold_lines(bench.cold(engine, script), baseline)
+    out.append(
+        f"{'espeak-ng -w binary':<36} {script.minutes:g} min: wall {baseline.wall:.1f} s, "
+        f"cpu {baseline.cpu:.1f} s, peak RSS {mib(baseline.max_rss_kib)}  "
+        f"(medians of {rounds} runs)"
     )
 
 
-def startup_line(help_median: float, import_median: float) -> str:
-    """'narrator --help' against a bare 'import typer'."""
-    return line(
-        "start-up (median of runs)",
-        f"narrator --help {help_median * 1000:.0f} ms",
-        f"python -c 'import typer' {import_median * 1000:.0f} ms",
-        help_median / import_median,
-        TARGET_STARTUP_RATIO,
+def cold_lines(renders: Sequence[Render], baseline: Run) -> list[str]:
+    """A cold render's wall and CPU time against the binary's, and its real-time factor."""
+    first = renders[0]
+    run = median_run([r.run for r in renders])
+    name = f"{first.engine} {first.script.minutes:g} min, cold"
+    return [
+        line(
+            name,
+            f"wall {run.wall:.1f} s",
+            f"espeak-ng -w {baseline.wall:.1f} s",
+            run.wall / baseline.wall,
+            TARGET_COLD_RATIO.get(first.engine),
+        ),
+        line(
+            name,
+            f"cpu {run.cpu:.1f} s",
+            f"espeak-ng -w cpu {baseline.cpu:.1f} s",
+            run.cpu / baseline.cpu,
+            None,
+        ),
+        line(
+            name,
+            f"wall {run.wall:.1f} s",
+            f"audio {first.audio_seconds:.1f} s (RTF)",
+            run.wall / first.audio_seconds,
+            None,
+        ),
+        note(f"(medians of {len(renders)} renders, each into an empty cache folder; other work"),
+        note(
+            f" on the machine took {run.others:.1f} cpu-s during the median render, "
+            f"{baseline.others:.1f} during the binary's)"
+        ),
+    ]
+
+
+def memory_section(bench: Bench, out: list[str]) -> None:
+    """Peak memory of the long render against the short one, per engine."""
+    if bench.args.skip_long:
+        out.append("memory: skipped (--skip-long)")
+        return
+    rounds = bench.args.rounds
+    for engine in (e for e in TARGET_COLD_RATIO if e in bench.engines):
+        short = bench.cold(engine, bench.short, rounds)
+        out += memory_lines(bench.cold(engine, bench.long, rounds), short)
+    if "piper" in bench.engines:
+        # A 60-minute piper render takes about eight minutes here; the re-render
+        # section's 20-minute script tells as well whether memory grows with length.
+        short = bench.cold("piper", bench.short)
+        out += memory_lines(bench.cold("piper", bench.piper_script), short)
+
+
+def memory_lines(long: Sequence[Render], short: Sequence[Render]) -> list[str]:
+    """Peak RSS of the long render's process tree against the short one's."""
+    big = median_run([r.run for r in long])
+    small = median_run([r.run for r in short])
+    engine, long_minutes = long[0].engine, long[0].script.minutes
+    short_minutes = short[0].script.minutes
+    return [
+        line(
+            f"{engine} peak RSS of the tree*",
+            f"{long_minutes:g} min {mib(big.tree_peak_kib)}",
+            f"{short_minutes:g} min {mib(small.tree_peak_kib)}",
+            big.tree_peak_kib / small.tree_peak_kib,
+            TARGET_MEMORY_RATIO,
+        ),
+        line(
+            f"{engine} largest process*",
+            f"{long_minutes:g} min {mib(big.max_rss_kib)}",
+            f"{short_minutes:g} min {mib(small.max_rss_kib)}",
+            big.max_rss_kib / small.max_rss_kib,
+            None,
+        ),
+        note(
+            f"(at most {big.processes} processes at once; largest of "
+            f"{len(long)} and {len(short)} renders)"
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Rerenders:
+    """Re-renders of a script after editing one paragraph, and with nothing changed."""
+
+    cold: Render
+    edited: Run
+    unchanged: Run
+    #: Sentences each edited re-render synthesized (new cache entries).
+    new: tuple[int, ...]
+
+
+def rerenders(bench: Bench, engine: str, script: ScriptFiles) -> Rerenders:
+    """Edit the middle paragraph and re-render, then re-render unchanged; EDIT_ROUNDS times.
+
+    Both go into the first cold render's output and cache folders, as a user's
+    re-render would. Each round edits the same paragraph of the original anew,
+    so each has one changed paragraph against the render before it.
+    """
+    first = bench.cold(engine, script)[0]
+    assert first.cache_dir is not None
+    edited: list[Run] = []
+    unchanged: list[Run] = []
+    new: list[int] = []
+    for number in range(1, bench.args.edit_rounds + 1):
+        progress(f"narrator {engine}, {script.minutes:g} min, edit and re-render, round {number}")
+        folder = bench.folder / "edited" / f"{engine}-{number}"
+        changed = write_edited(script, folder, SEED + 1000 + number)
+        before = clip_count(first.cache_dir)
+        edited.append(render(engine, changed, first.out_dir, first.cache_dir).run)
+        new.append(clip_count(first.cache_dir) - before)
+        unchanged.append(render(engine, changed, first.out_dir, first.cache_dir).run)
+    return Rerenders(first, median_run(edited), median_run(unchanged), tuple(new))
+
+
+def rerender_section(bench: Bench, out: list[str]) -> None:
+    """Re-render after an edit: piper against its cold render, pyttsx3 against the binary."""
+    if "piper" in bench.engines:
+        found = rerenders(bench, "piper", bench.piper_script)
+        cold = median_run([r.run for r in bench.cold("piper", bench.piper_script)])
+        out += rerender_lines(found, cold.wall, "cold render", TARGET_PIPER_EDIT_RATIO)
+    if "pyttsx3" in bench.engines:
+        found = rerenders(bench, "pyttsx3", bench.long)
+        baseline = bench.binary(bench.long).wall
+        out += rerender_lines(found, baseline, "espeak-ng -w", TARGET_PYTTSX3_EDIT_RATIO)
+
+
+def rerender_lines(found: Rerenders, baseline: float, what: str, target: float) -> list[str]:
+    """The edited re-render and the unchanged one against ``baseline``, and each other."""
+    script = found.cold.script
+    name = f"{found.cold.engine} {script.minutes:g} min"
+    edited, unchanged = found.edited.wall, found.unchanged.wall
+    return [
+        line(
+            f"{name} ({script.paragraphs} ¶), edit 1 ¶",
+            f"wall {edited:.2f} s",
+            f"{what} {baseline:.1f} s",
+            edited / baseline,
+            target,
+        ),
+        line(
+            f"{name}, nothing changed",
+            f"wall {unchanged:.2f} s",
+            f"{what} {baseline:.1f} s",
+            unchanged / baseline,
+            None,
+        ),
+        line(
+            f"{name}, edit 1 ¶ vs nothing",
+            f"wall {edited:.2f} s",
+            f"nothing changed {unchanged:.2f} s",
+            edited / unchanged,
+            None,
+        ),
+        note(
+            f"(medians of {len(found.new)} rounds; sentences synthesized per edit: "
+            f"{', '.join(map(str, found.new))}; cold render {found.cold.run.wall:.1f} s;"
+        ),
+        note(f" other work on the machine took {found.edited.others:.1f} cpu-s per edit)"),
+    ]
+
+
+@dataclass(frozen=True)
+class Killed:
+    """A render killed with SIGKILL once its cache held half the script's sentences."""
+
+    #: Seconds from its start to the kill.
+    after: float
+    #: Cache entries once every process of it was dead.
+    entries: int
+    #: Processes in its tree at the kill, and those of them outside its process group.
+    processes: int
+    outside_group: int
+
+
+def kill_half_way(command: Sequence[str], cache_dir: Path, half: int, log: Path) -> Killed:
+    """Run ``command`` in a session of its own; SIGKILL all of it when the cache holds ``half``.
+
+    narrator's workers (and pyttsx3's children under them) put themselves in
+    process groups of their own, so killpg reaches only narrator and
+    multiprocessing's resource tracker: the whole tree is stopped (SIGSTOP) so
+    that none starts another process or stores another clip, then killpg kills
+    the group and each other process of the tree is killed by its pid. Returns
+    once every one of them is dead.
+    """
+    with log.open("wb") as stderr:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+        )
+        try:
+            while clip_count(cache_dir) < half:
+                if process.poll() is not None:
+                    raise CommandFailed(command, process.returncode, "ended before it was killed")
+                time.sleep(POLL_SECONDS)
+            after = time.perf_counter() - start
+            tree = freeze_tree(process.pid)
+            outside = [pid for pid in tree if group_of(pid) not in (process.pid, None)]
+            os.killpg(process.pid, signal.SIGKILL)
+            for pid in outside:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    wait_gone(tree)
+    return Killed(after, clip_count(cache_dir), len(tree), len(outside))
+
+
+def freeze_tree(root: int) -> list[int]:
+    """SIGSTOP ``root`` and every descendant, listing the tree again until it stops growing."""
+    stopped: list[int] = []
+    while True:
+        fresh = [pid for pid in process_tree(root) if pid not in stopped]
+        if not fresh:
+            return stopped
+        for pid in fresh:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped += fresh
+
+
+def group_of(pid: int) -> int | None:
+    """The process group of ``pid``; None once it is gone."""
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def wait_gone(pids: Sequence[int], timeout: float = 10.0) -> None:
+    """Wait until every one of ``pids`` has ended; RuntimeError naming those that have not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [pid for pid in pids if not gone(pid)]
+        if not alive:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes still alive after SIGKILL: {alive}")
+        time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A render killed half way, the same command run again, and what that one synthesized."""
+
+    killed: Killed
+    second: Run
+    synthesized: int
+
+
+def resume_once(bench: Bench, engine: str, script: ScriptFiles, sentences: int) -> Resumed:
+    """Start a cold render, kill it all once half the sentences are cached, run it again."""
+    cache_dir = bench.fresh_cache("resume")
+    out_dir = bench.folder / "resume" / cache_dir.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = render_command(engine, script.noisy, out_dir, cache_dir)
+    progress(f"narrator {engine}, {script.minutes:g} min, cold, killed half way")
+    killed = kill_half_way(command, cache_dir, -(-sentences // 2), out_dir / "killed.stderr.log")
+    progress(f"narrator {engine}, {script.minutes:g} min, the same command again")
+    second = run_measured(command, out_dir / "resumed.stderr.log")
+    return Resumed(killed, second, clip_count(cache_dir) - killed.entries)
+
+
+def resume_section(bench: Bench, out: list[str]) -> None:
+    """Cold long renders killed half way, then the same command again; against cold renders."""
+    engine = RESUME_ENGINE if RESUME_ENGINE in bench.engines else "espeak"
+    script = bench.long
+    cold = median_run([r.run for r in bench.cold(engine, script)])
+    sentences = sentence_count(script, engine)
+    rounds = [resume_once(bench, engine, script, sentences) for _ in range(bench.args.rounds)]
+    second = median_run([r.second for r in rounds])
+    remaining = statistics.median(1 - r.killed.entries / sentences for r in rounds)
+    out += [
+        line(
+            f"{engine} {script.minutes:g} min, kill -9, resume",
+            f"wall {second.wall:.1f} s",
+            f"cold render {cold.wall:.1f} s",
+            second.wall / cold.wall,
+            remaining + RESUME_MARGIN,
+        ),
+        note(
+            f"(medians of {len(rounds)} rounds; the runs after the kill took "
+            f"{', '.join(f'{r.second.wall:.1f}' for r in rounds)} s and synthesized "
+            f"{', '.join(str(r.synthesized) for r in rounds)};"
+        ),
+        note(
+            f" killed after {', '.join(f'{r.killed.after:.1f}' for r in rounds)} s with "
+            f"{', '.join(str(r.killed.entries) for r in rounds)} of {sentences} sentences "
+            f"cached: {remaining:.2f} left, target = that + {RESUME_MARGIN:g};"
+        ),
+        note(
+            f" {rounds[0].killed.processes} processes stopped and killed, "
+            f"{rounds[0].killed.outside_group} of them in process groups of their own;"
+        ),
+        note(
+            f" other work on the machine took "
+            f"{', '.join(f'{r.second.others:.1f}' for r in rounds)} cpu-s during the runs "
+            f"after the kill, {cold.others:.1f} during the median cold render)"
+        ),
+    ]
+
+
+def piper_api_section(bench: Bench, out: list[str]) -> None:
+    """narrator's piper engine against the bare piper API, on the short script."""
+    if "piper" not in bench.engines:
+        out.append("piper-api: skipped (piper is not among --engines)")
+        return
+    out += piper_api_lines(bench, bench.short, bench.args.piper_rounds)
+
+
+def piper_jobs_section(bench: Bench, out: list[str]) -> None:
+    """Whether a second piper worker would help: two bare-API processes, and narrator uncapped."""
+    if "piper" not in bench.engines:
+        out.append("piper-jobs: skipped (piper is not among --engines)")
+        return
+    script = bench.short
+    halves = split_plan(bench.piper_plan(script))
+    commands = [
+        [sys.executable, str(Path(__file__).resolve()), "--piper-baseline", str(h), f"{h}.wav"]
+        for h in halves
+    ]
+    rounds = bench.args.piper_rounds
+    twos: list[Run] = []
+    doubles: list[Run] = []
+    # Each round runs one process and two, then narrator --jobs 1 and 2, so that
+    # the two sides of each ratio meet about the same other work on the machine.
+    for number in range(1, rounds + 1):
+        bench.piper_bare(script, number)
+        progress(f"piper API, {script.minutes:g} min, 2 processes of half the sentences, {number}")
+        twos.append(run_together(commands, [Path(f"{h}.stderr.log") for h in halves]))
+        bench.cold("piper", script, number)
+        progress(f"narrator piper, {script.minutes:g} min, --jobs 2 with the cap lifted, {number}")
+        out_dir = bench.folder / "renders" / "piper-jobs2"
+        cache_dir = bench.fresh_cache("piper")
+        doubles.append(
+            render("piper", script, out_dir, cache_dir, 2, narrator=uncapped_command()).run
+        )
+    one, two = median_run(bench.piper_bare(script)), median_run(twos)
+    single = median_run([r.run for r in bench.cold("piper", script)])
+    double = median_run(doubles)
+    out += [
+        line(
+            f"piper API {script.minutes:g} min, 2 processes",
+            f"wall {two.wall:.1f} s",
+            f"1 process {one.wall:.1f} s",
+            two.wall / one.wall,
+            None,
+        ),
+        note(
+            f"(cpu: 1 process {one.cpu:.1f} s = {one.cpu / one.wall:.2f} cores busy, "
+            f"2 processes {two.cpu:.1f} s = {two.cpu / two.wall:.2f} cores busy;"
+        ),
+        note(f" other work on the machine took {one.others:.1f} and {two.others:.1f} cpu-s)"),
+        line(
+            f"piper {script.minutes:g} min, --jobs 2 uncapped",
+            f"wall {double.wall:.1f} s",
+            f"--jobs 1 {single.wall:.1f} s",
+            double.wall / single.wall,
+            None,
+        ),
+        note(
+            f"(cpu {double.cpu:.1f} s vs {single.cpu:.1f} s; at most {double.processes} vs "
+            f"{single.processes} processes, peak RSS of the tree {mib(double.tree_peak_kib)} vs "
+            f"{mib(single.tree_peak_kib)};"
+        ),
+        note(f" other work on the machine took {double.others:.1f} and {single.others:.1f} cpu-s;"),
+        note(" the registry caps piper at 1 worker: lifted in the bench's child only;"),
+        note(f" piper-jobs lines: medians of {rounds} rounds)"),
+    ]
+
+
+def split_plan(plan_file: Path) -> tuple[Path, Path]:
+    """The plan in two halves of about as many characters, so they take about as long."""
+    planned = json.loads(plan_file.read_text(encoding="utf-8"))
+    sentences: list[str] = planned["sentences"]
+    half = sum(len(text) for text in sentences) / 2
+    cut, count = 0, 0
+    while cut < len(sentences) - 1 and count + len(sentences[cut]) <= half:
+        count += len(sentences[cut])
+        cut += 1
+    halves = []
+    for number, part in enumerate((sentences[:cut], sentences[cut:]), start=1):
+        path = plan_file.with_name(f"{plan_file.stem}.half{number}.json")
+        path.write_text(json.dumps({**planned, "sentences": part}), encoding="utf-8")
+        halves.append(path)
+    return halves[0], halves[1]
+
+
+def startup_section(bench: Bench, out: list[str]) -> None:
+    """narrator's start-up against a bare 'import typer', and one-sentence preview latency."""
+    progress(f"start-up, {bench.args.startup_runs} runs each")
+    help_median, import_median = startup_medians(bench.args.startup_runs)
+    out.append(
+        line(
+            "start-up (median of runs)",
+            f"narrator --help {help_median * 1000:.0f} ms",
+            f"python -c 'import typer' {import_median * 1000:.0f} ms",
+            help_median / import_median,
+            TARGET_STARTUP_RATIO,
+        )
     )
+    progress("preview latency, 5 runs each")
+    os.environ.pop("NARRATOR_PLAYER", None)
+    out.append(preview_line(*preview_medians(bench.folder, 5)))
 
 
 # --- the piper engine against the bare piper Python API ------------------------------
 
 TARGET_PIPER_RATIO = 1.15
-# A short piper render takes over a minute, long enough for another job on the
-# machine to come and go: the ratio is a median of alternating rounds.
+# A short piper render takes over 40 s, long enough for another job on the machine
+# to come and go (a single round of the bench once had the API 40% slower than
+# narrator for that alone): the ratios are medians of alternating rounds.
 PIPER_ROUNDS = 3
 
 
@@ -465,22 +1284,19 @@ def piper_plan(script: Path, out: Path) -> None:
     import narrator
     from narrator.engines import VoiceSettings
     from narrator.engines.piper import Engine
-    from narrator.lexicon import Lexicon
-    from narrator.render import plan
-    from narrator.script import read_script
-    from narrator.spoken import spoken_form
+    from narrator.plan import read_plan
+    from narrator.settings import RenderSettings
 
-    engine = Engine(VoiceSettings("piper"))
-    sentences = [
-        spoken_form(sentence.text, Lexicon(), engine.phonemes).spoken
-        for paragraph in plan(read_script(script))
-        for sentence in paragraph.sentences
-    ]
-    plan_data = {
-        "narrator": narrator.__file__,
-        "length_scale": engine.length_scale,
-        "sentences": sentences,
-    }
+    settings = RenderSettings(voice=VoiceSettings("piper"))
+    engine = Engine(settings.voice)
+    try:
+        plan_data = {
+            "narrator": narrator.__file__,
+            "length_scale": engine.length_scale,
+            "sentences": [s.spoken for s in read_plan(script, settings).sentences],
+        }
+    finally:
+        engine.close()
     out.write_text(json.dumps(plan_data), encoding="utf-8")
 
 
@@ -519,45 +1335,34 @@ def piper_api_run(plan_file: Path, out_dir: Path, alignments: bool) -> Run:
     return run_measured(command, out_dir / f"{name}.stderr.log")
 
 
-def spoken_by_narrator(result: Render, out_dir: Path) -> list[str]:
+def spoken_by_narrator(result: Render) -> list[str]:
     """The sentences a render handed to the engine, from its manifest."""
-    manifest = out_dir / f"{result.script.noisy.stem}.json"
+    manifest = result.out_dir / f"{result.script.noisy.stem}.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     return [s["spoken"] for p in data["paragraphs"] for s in p["sentences"]]
 
 
-def piper_api_lines(first: Render, out_dir: Path, folder: Path, rounds: int) -> list[str]:
-    """narrator's piper render (``first``, in ``out_dir``) against the bare piper API.
+def piper_api_lines(bench: Bench, script: ScriptFiles, rounds: int) -> list[str]:
+    """narrator's cold piper render of ``script`` against the bare piper API.
 
     The API speaks the same sentences in its own process, plainly (the baseline of
     the target) and loaded as narrator loads it (with alignments: what word timing
-    costs inside piper). Each round runs narrator (``first`` is round 1's), plain,
-    aligned in turn; the lines give medians, so one disturbed run moves nothing.
+    costs inside piper). Each round runs narrator, plain, aligned in turn; the
+    lines give medians, so one disturbed run moves nothing.
     """
-    folder.mkdir(parents=True, exist_ok=True)
-    plan_file = folder / f"{first.script.noisy.stem}.plan.json"
-    command = [sys.executable, str(Path(__file__).resolve()), "--piper-plan"]
-    run_quiet([*command, str(first.script.noisy), str(plan_file)])
+    plan_file = bench.piper_plan(script)
     planned = json.loads(plan_file.read_text(encoding="utf-8"))["sentences"]
-    renders: list[Run] = [first.run]
-    bare: list[Run] = []
     aligned: list[Run] = []
     for number in range(1, rounds + 1):
-        if number > 1:
-            progress(f"narrator piper, {first.script.minutes:g} min, round {number} of {rounds}")
-            renders.append(render("piper", first.script, out_dir).run)
-        progress(f"piper API, {len(planned)} sentences, round {number} of {rounds}")
-        bare.append(piper_api_run(plan_file, folder, alignments=False))
-        aligned.append(piper_api_run(plan_file, folder, alignments=True))
+        bench.cold("piper", script, number)
+        bench.piper_bare(script, number)
+        progress(f"piper API+alignments, {len(planned)} sentences, round {number} of {rounds}")
+        aligned.append(piper_api_run(plan_file, plan_file.parent, alignments=True))
+    renders = bench.cold("piper", script)
     ours, plain, patched = (
-        Run(
-            statistics.median(r.wall for r in runs),
-            max(r.max_rss_kib for r in runs),
-            statistics.median(r.cpu for r in runs),
-        )
-        for runs in (renders, bare, aligned)
+        median_run(runs) for runs in ([r.run for r in renders], bench.piper_bare(script), aligned)
     )
-    name = f"piper engine, {first.script.minutes:g} min"
+    name = f"piper {script.minutes:g} min, cold"
     lines = [
         line(
             name,
@@ -581,17 +1386,21 @@ def piper_api_lines(first: Render, out_dir: Path, folder: Path, rounds: int) -> 
             None,
         ),
         line(
-            f"piper API+alignments, {first.script.minutes:g} min",
+            f"piper API+alignments, {script.minutes:g} min",
             f"wall {patched.wall:.1f} s",
             f"piper API {plain.wall:.1f} s",
             patched.wall / plain.wall,
             None,
         ),
-        f"{'piper API, peak RSS*':<30} plain {mib(plain.max_rss_kib)}, "
+        f"{'piper API, largest process*':<36} plain {mib(plain.max_rss_kib)}, "
         f"with alignments {mib(patched.max_rss_kib)}  (info)",
-        f"{'':<30} (piper lines above: medians of {rounds} rounds; cpu: user+system seconds)",
+        note(f"(piper lines above: medians of {rounds} rounds; cpu: user+system seconds;"),
+        note(
+            f" other work on the machine took {ours.others:.1f}, {plain.others:.1f} and "
+            f"{patched.others:.1f} cpu-s during narrator, the API and the API+alignments)"
+        ),
     ]
-    spoken = spoken_by_narrator(first, out_dir)
+    spoken = spoken_by_narrator(renders[0])
     if spoken != planned:
         differing = sum(a != b for a, b in zip(spoken, planned, strict=False))
         lines.append(
@@ -601,21 +1410,40 @@ def piper_api_lines(first: Render, out_dir: Path, folder: Path, rounds: int) -> 
     return lines
 
 
-MEMORY_NOTE = (
-    "* peak RSS is ru_maxrss from os.wait4 on the narrator process: on Linux it is the\n"
-    "  largest of that process and the children it reaped (not their sum), so for\n"
-    "  pyttsx3 it may be the worker's peak; espeak-ng's own peak is shown for scale."
-)
-
-
 # --- main --------------------------------------------------------------------------
+
+
+def sections(text: str) -> tuple[str, ...]:
+    """The sections named in ``text`` (comma-separated; 'all': every one), in running order."""
+    wanted = {name.strip() for name in text.split(",") if name.strip()}
+    if "all" in wanted:
+        return SECTIONS
+    unknown = wanted - set(SECTIONS)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown section {', '.join(sorted(unknown))}: choose from {', '.join(SECTIONS)}"
+        )
+    return tuple(name for name in SECTIONS if name in wanted)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        type=sections,
+        default=DEFAULT_SECTIONS,
+        help=f"comma-separated sections to run, or 'all'; choose from {', '.join(SECTIONS)} "
+        f"(default: all but piper-jobs)",
+    )
     parser.add_argument("--minutes-long", type=float, default=60.0, help="long script length")
     parser.add_argument("--minutes-short", type=float, default=10.0, help="short script length")
+    parser.add_argument(
+        "--minutes-piper",
+        type=float,
+        default=PIPER_RERENDER_MINUTES,
+        help=f"length of piper's {RERENDER_PARAGRAPHS}-paragraph re-render script",
+    )
     parser.add_argument(
         "--engines", default="espeak,pyttsx3,piper", help="comma-separated narrator engines"
     )
@@ -623,7 +1451,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-long",
         action="store_true",
-        help="quick run: compare wall time on the short script, skip the memory ratio",
+        help="quick run: the short script stands in for the long one; no memory ratio",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=COLD_ROUNDS, help="cold renders per engine and script"
+    )
+    parser.add_argument(
+        "--edit-rounds", type=int, default=EDIT_ROUNDS, help="edit-and-re-render rounds"
     )
     parser.add_argument("--startup-runs", type=int, default=STARTUP_RUNS, help="runs per command")
     parser.add_argument(
@@ -650,7 +1484,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     internal.add_argument(
         "--alignments", action="store_true", help="with --piper-baseline: as narrator loads it"
     )
+    internal.add_argument(
+        "--narrator-uncapped",
+        action="store_true",
+        help="(first option only) run narrator with the rest, no engine's worker count capped",
+    )
     return parser.parse_args(argv)
+
+
+def narrator_uncapped(arguments: Sequence[str]) -> None:
+    """Run narrator's CLI with ``arguments``, every engine's ``max_jobs`` cap lifted.
+
+    The only way to give piper a second worker: the registry caps it at one and
+    --jobs cannot go past the cap. The workers are spawned afresh and never read
+    the registry's cap, so lifting it in this process is enough.
+    """
+    import dataclasses
+
+    from narrator.cli import main as narrator_main
+    from narrator.engines import ENGINES
+
+    for name, info in list(ENGINES.items()):
+        ENGINES[name] = dataclasses.replace(info, max_jobs=None)
+    sys.argv = ["narrator", *arguments]
+    narrator_main()
 
 
 @contextlib.contextmanager
@@ -684,82 +1541,67 @@ class Report:
             print(f"stderr tail:\n{failure.stderr.rstrip()}")
 
 
-def short_line(result: Render) -> str:
-    """The short render's own numbers, for reference."""
-    name = f"{result.engine} engine, {result.script.minutes:g} min"
-    return (
-        f"{name:<30} wall {result.run.wall:.1f} s, audio {result.audio_seconds:.1f} s, "
-        f"peak RSS* {mib(result.run.max_rss_kib)}  (info)"
+RUNNERS = {
+    "cold": cold_section,
+    "memory": memory_section,
+    "rerender": rerender_section,
+    "resume": resume_section,
+    "piper-api": piper_api_section,
+    "piper-jobs": piper_jobs_section,
+    "startup": startup_section,
+}
+
+
+def load() -> str:
+    """The 1, 5 and 15 minute load averages before the bench: other work skews every ratio."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def header(bench: Bench) -> list[str]:
+    """Where narrator comes from, the machine, the scripts and the sections run."""
+    scripts = sorted(
+        {bench.short, bench.long, bench.piper_script}, key=lambda s: (s.minutes, s.paragraphs)
     )
-
-
-def measure_engine(
-    engine: str,
-    scripts: tuple[ScriptFiles, ScriptFiles | None],
-    baseline: Run,
-    folder: Path,
-    piper_rounds: int = 1,
-) -> list[str]:
-    """Render the short and the long script with ``engine``; its report lines.
-
-    Raises CommandFailed with the lines measured so far in ``partial``.
-    """
-    short, long = scripts
-    if engine == "piper":
-        # Opening the engine measures the voice's pace once per user (then cached):
-        # done here, untimed, so that no timed render includes it.
-        run_quiet([sys.executable, "-m", "narrator", "voices", "--engine", "piper"])
-    progress(f"narrator {engine}, {short.minutes:g} min")
-    short_render = render(engine, short, folder / engine)
-    lines = [short_line(short_render)]
-    try:
-        if engine == "piper":
-            lines += piper_api_lines(
-                short_render, folder / engine, folder / "piper-api", piper_rounds
-            )
-        if long is None:
-            return [*lines, *wall_lines(short_render, baseline)]
-        progress(f"narrator {engine}, {long.minutes:g} min")
-        long_render = render(engine, long, folder / engine)
-    except CommandFailed as failure:
-        failure.partial = lines
-        raise
-    return [*lines, *wall_lines(long_render, baseline), memory_line(long_render, short_render)]
+    return [
+        f"narrator from {narrator_origin()}; {os.cpu_count()} cores; load average before: {load()}",
+        "scripts: "
+        + ", ".join(f"{s.noisy.stem} ({s.words} words, {s.paragraphs} ¶)" for s in scripts),
+        f"sections: {', '.join(bench.args.only)}",
+        "",
+    ]
 
 
 def benchmark(args: argparse.Namespace, folder: Path, report: Report) -> None:
-    """Run every measurement into ``report``; an engine that fails does not stop the rest."""
-    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
-    short = write_script(folder / "scripts", args.minutes_short)
-    long = None if args.skip_long else write_script(folder / "scripts", args.minutes_long)
-    compared = short if long is None else long
-    progress(f"scripts: {short.words} words (short), {compared.words} words (compared)")
+    """Run the chosen sections into ``report``; a section that fails does not stop the rest."""
+    started = time.perf_counter()
+    isolate_caches(folder)
+    bench = Bench(args, folder)
     progress(f"narrator from {narrator_origin()}")
-
-    baseline = espeak_baseline(compared, folder / "espeak-ng")
-    progress(f"espeak-ng binary: {baseline.wall:.1f} s, peak {mib(baseline.max_rss_kib)}")
-    for engine in engines:
+    report.lines += header(bench)
+    took: list[str] = []
+    for name in args.only:
+        begun = time.perf_counter()
+        out: list[str] = []
         try:
-            report.lines += measure_engine(
-                engine, (short, long), baseline, folder, args.piper_rounds
-            )
+            RUNNERS[name](bench, out)
         except CommandFailed as failure:
             report.failures.append(failure)
-            report.lines += failure.partial
-            report.lines.append(f"{engine} engine: FAILED (command and stderr below)")
-    progress(f"start-up, {args.startup_runs} runs each")
-    report.lines.append(startup_line(*startup_medians(args.startup_runs)))
-    progress("preview latency, 5 runs each")
-    os.environ.pop("NARRATOR_PLAYER", None)
-    report.lines.append(preview_line(*preview_medians(folder, 5)))
-    report.lines.append(f"espeak-ng binary peak RSS: {mib(baseline.max_rss_kib)}")
+            out.append(f"{name}: FAILED (command and stderr below)")
+        report.lines += out
+        took.append(f"{name} {time.perf_counter() - begun:.0f} s")
     report.lines.append(MEMORY_NOTE)
+    minutes = (time.perf_counter() - started) / 60
+    report.lines.append(f"time: {', '.join(took)}; total {minutes:.1f} min")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the report; 1 if a command failed, else 0."""
-    args = parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
     use_this_checkout()
+    if arguments[:1] == ["--narrator-uncapped"]:
+        narrator_uncapped(arguments[1:])
+        return 0
+    args = parse_args(arguments)
     if args.piper_plan is not None:
         script, plan_file = args.piper_plan
         piper_plan(script, plan_file)
