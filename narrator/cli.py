@@ -23,6 +23,7 @@ from narrator.defaults import (
 )
 from narrator.engines import ENGINES
 from narrator.errors import ExitCode, NarratorError, Stopped
+from narrator.formats import format_names
 
 if TYPE_CHECKING:
     from typer._click.exceptions import UsageError
@@ -175,7 +176,7 @@ FormatOption = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help=f"Audio format: wav, mp3, ogg, opus, flac or m4a.  [default: {DEFAULT_FORMAT}]",
+        help=f"Audio format: {format_names()}.  [default: {DEFAULT_FORMAT}]",
     ),
 ]
 EngineOption = Annotated[

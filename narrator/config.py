@@ -12,10 +12,11 @@ from typing import Any
 
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
+from narrator.formats import AudioFormat
 from narrator.lexicon import Entry, Lexicon
 from narrator.rules import RULE_NAMES, Rule, select
 from narrator.script import Cleaning
-from narrator.settings import AudioFormat, RenderSettings
+from narrator.settings import RenderSettings
 
 CONFIG_NAME = "narrator.toml"
 

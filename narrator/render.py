@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from narrator.errors import NarratorError, SynthesisError
+from narrator.formats import AudioFormat
 from narrator.script import ScriptSource, as_source
-from narrator.settings import AudioFormat, RenderSettings
+from narrator.settings import RenderSettings
 from narrator.timeline import (
     Cue,
     Provenance,

@@ -1,10 +1,9 @@
-"""What a render is asked for: the audio formats and the settings, validated when built."""
+"""What a render is asked for: its settings, validated when built."""
 
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
 from narrator.defaults import (
@@ -14,32 +13,12 @@ from narrator.defaults import (
 )
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
+from narrator.formats import AudioFormat
 from narrator.lexicon import Lexicon
 from narrator.script import Cleaning
 from narrator.segment import CueLimits
 
 MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
-
-
-class AudioFormat(StrEnum):
-    """The audio files narrator writes; WAV directly, the others through ffmpeg."""
-
-    WAV = "wav"
-    MP3 = "mp3"
-    OGG = "ogg"
-    OPUS = "opus"
-    FLAC = "flac"
-    M4A = "m4a"
-
-    @classmethod
-    def parse(cls, name: str) -> AudioFormat:
-        """The format spelled ``name`` in any case; SettingError naming the choices."""
-        try:
-            return cls(name.strip().lower())
-        except ValueError:
-            raise SettingError(
-                f"unknown format '{name}': choose one of {', '.join(f.value for f in cls)}"
-            ) from None
 
 
 _DEFAULT_FORMAT = AudioFormat(DEFAULT_FORMAT)

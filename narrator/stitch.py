@@ -12,6 +12,7 @@ from types import TracebackType
 
 from narrator.engines import Clip, WordMark
 from narrator.errors import MissingToolError, OutputError
+from narrator.formats import AudioFormat
 
 FFMPEG_HINT = "install it with 'sudo apt-get install ffmpeg' (or run scripts/setup.sh)"
 
@@ -20,19 +21,19 @@ FFMPEG_HINT = "install it with 'sudo apt-get install ffmpeg' (or run scripts/set
 OPUS_RATE = 48_000
 
 # Output format -> ffmpeg codec arguments; WAV is written directly.
-FORMATS: dict[str, tuple[str, ...]] = {
-    "wav": (),
-    "mp3": ("-c:a", "libmp3lame", "-q:a", "4"),
-    "ogg": ("-c:a", "libvorbis", "-q:a", "5"),
-    "opus": ("-c:a", "libopus", "-b:a", "48k", "-ar", str(OPUS_RATE)),
-    "flac": ("-c:a", "flac"),
-    "m4a": ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"),
+FORMATS: dict[AudioFormat, tuple[str, ...]] = {
+    AudioFormat.WAV: (),
+    AudioFormat.MP3: ("-c:a", "libmp3lame", "-q:a", "4"),
+    AudioFormat.OGG: ("-c:a", "libvorbis", "-q:a", "5"),
+    AudioFormat.OPUS: ("-c:a", "libopus", "-b:a", "48k", "-ar", str(OPUS_RATE)),
+    AudioFormat.FLAC: ("-c:a", "flac"),
+    AudioFormat.M4A: ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"),
 }
 
 
-def output_rate(audio_format: str, programme_rate: int) -> int:
+def output_rate(audio_format: AudioFormat, programme_rate: int) -> int:
     """The sample rate of the audio file a format is written at."""
-    return OPUS_RATE if audio_format == "opus" else programme_rate
+    return OPUS_RATE if audio_format is AudioFormat.OPUS else programme_rate
 
 
 def conform(clip: Clip, rate: int) -> Clip:
@@ -96,7 +97,7 @@ def ffmpeg() -> str:
     return found
 
 
-def encode(wav: Path, target: Path, audio_format: str) -> None:
+def encode(wav: Path, target: Path, audio_format: AudioFormat) -> None:
     """Encode the programme WAV into ``target`` with ffmpeg.
 
     Raises DiskFullError when the disk or quota filled up (ffmpeg 5 exits 0
@@ -118,7 +119,7 @@ def encode(wav: Path, target: Path, audio_format: str) -> None:
         str(wav),
         *FORMATS[audio_format],
         "-f",
-        _MUXERS.get(audio_format, audio_format),
+        _MUXERS.get(audio_format, audio_format.value),
         str(target),
     ]
     with subprocess.Popen(
@@ -144,4 +145,4 @@ def encode(wav: Path, target: Path, audio_format: str) -> None:
         raise OutputError(f"ffmpeg could not encode {target.name} as {audio_format}: {detail}")
 
 
-_MUXERS = {"m4a": "ipod", "opus": "ogg"}
+_MUXERS = {AudioFormat.M4A: "ipod", AudioFormat.OPUS: "ogg"}

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,8 @@ from narrator import __version__
 from narrator.cli import app
 from narrator.engines import ENGINES
 from narrator.errors import ExitCode
+from narrator.formats import AudioFormat
+from narrator.stitch import FORMATS
 from tests.conftest import SAMPLE
 
 runner = CliRunner()
@@ -38,16 +41,42 @@ def test_version() -> None:
     assert (code, out, err) == (0, f"narrator {__version__}\n", "")
 
 
-@pytest.mark.parametrize("command", [[], ["render"], ["check"], ["preview"], ["voices"]])
+def _commands() -> list[list[str]]:
+    """Every command path of the CLI, read from the app itself (groups included)."""
+    import typer.main
+
+    found: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        found.append(path)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_the_help_test_sees_every_command() -> None:
+    names = {" ".join(c) for c in _commands()}
+    assert {"render", "check", "preview", "voices", "cache", "cache info", "cache clear"} <= names
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "narrator")
 def test_every_command_has_help(command: list[str]) -> None:
     code, out, _ = invoke(*command, "--help")
     assert code == 0
     assert "Usage: narrator" in out
-    if command:
+    if command and command != ["cache"]:  # a group: its commands have the examples
         assert "Example: narrator" in out
+    if "--format" in out:
+        assert all(f.value in out for f in AudioFormat), out
     if "--engine" in out:
         # The help names every engine the registry has.
         assert all(name in out for name in ENGINES), out
+
+
+def test_every_format_has_its_encoder_arguments() -> None:
+    assert set(FORMATS) == set(AudioFormat)
 
 
 def test_python_dash_m_works() -> None:
