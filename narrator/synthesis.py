@@ -31,6 +31,9 @@ CACHE_FORMAT = "sentence-1"
 # Fewer sentences to synthesize than this are spoken in-process: starting workers
 # (each loads its engine) costs more than it saves.
 POOL_MIN_SENTENCES = 8
+# Sentences given out ahead of the one being stitched, per worker: a few seconds
+# of audio each, so memory stays small whatever the script's length.
+WINDOW_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -182,8 +185,18 @@ class Synthesis:
             processes = 1
         #: Worker processes used (1: in this process).
         self.processes = processes
-        self._results = ordered_map(no_speakers, None, speak_job, self._jobs(), processes,
-                                    teardown=close_speakers)
+        # Workers start at once: they open their engines while this process reads
+        # what the cache has (all the first half, when resuming a killed render).
+        self._results = ordered_map(
+            no_speakers,
+            None,
+            speak_job,
+            self._jobs(),
+            processes,
+            window=WINDOW_PER_WORKER * processes,
+            teardown=close_speakers,
+            start_now=processes > 1,
+        )
         self._taken = [0] * len(work)
         self._broken: NarratorError | None = None
         self._at = 0

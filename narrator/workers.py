@@ -48,6 +48,7 @@ def ordered_map(
     processes: int,
     window: int | None = None,
     teardown: Callable[[W], None] | None = None,
+    start_now: bool = False,
 ) -> Generator[R, None, None]:
     """Yield ``work(state, job)`` for each job in job order; ``state = setup(arg)`` once a worker.
 
@@ -60,14 +61,20 @@ def ordered_map(
     Workers run ``teardown`` when the jobs run out; closing the generator early
     or any error stops them before it returns: each is told the jobs are over
     (it finishes its job and runs ``teardown``), and one still there after
-    STOP_GRACE is killed.
+    STOP_GRACE is killed. With ``start_now``, the workers are started and given
+    their first jobs before this returns, so that they set up (an engine takes a
+    while to open) while the caller does other work; close the generator even if
+    it is never iterated.
     """
     window = 4 * max(processes, 1) if window is None else window
     if window < 1:
         raise ValueError(f"window must be at least 1, not {window}")
     if processes <= 1:
         return _in_process(setup, arg, work, jobs, teardown)
-    return _pooled(setup, arg, work, iter(jobs), processes, window, teardown)
+    pooled = _pooled(setup, arg, work, iter(jobs), processes, window, teardown, start_now)
+    if start_now:
+        next(pooled)  # runs up to the first jobs given out; yields nothing of the caller's
+    return pooled
 
 
 def _in_process(
@@ -103,6 +110,7 @@ def _pooled(
     processes: int,
     window: int,
     teardown: Callable[[W], None] | None,
+    start_now: bool = False,
 ) -> Generator[R, None, None]:
     workers: list[_Worker] = []
     done: dict[int, tuple[bool, Any]] = {}  # replies that came before their turn
@@ -133,6 +141,10 @@ def _pooled(
                     idle.process.join(STOP_GRACE)
                     raise SynthesisError(_death(idle)) from None
                 submitted += 1
+            if start_now:
+                start_now = False
+                yield None  # type: ignore[misc]  # taken by ordered_map, never by the caller
+                continue
             if yielded in done:
                 ok, value = done.pop(yielded)
                 yielded += 1

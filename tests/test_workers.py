@@ -215,6 +215,25 @@ def test_stopping_early_runs_every_teardown_even_with_large_results(tmp_path: Pa
     _gone(tmp_path)
 
 
+def test_start_now_starts_the_workers_before_the_first_result_is_asked_for(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "lazy").mkdir()
+    (tmp_path / "eager").mkdir()
+    lazy = ordered_map(setup, str(tmp_path / "lazy"), work, map(Job, range(6)), 2)
+    eager = ordered_map(
+        setup, str(tmp_path / "eager"), work, map(Job, range(6)), 2, start_now=True
+    )
+    deadline = time.monotonic() + HANG_LIMIT
+    while len(pids(tmp_path / "eager")) < 2:  # set up though nobody has asked for a result
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.01)
+    assert pids(tmp_path / "lazy") == []  # without start_now, nothing runs until asked
+    assert [r.n for r in eager] == list(range(6))
+    lazy.close()
+    _gone(tmp_path / "eager")
+
+
 def test_workers_write_nothing_on_stdout() -> None:
     # Also end to end: the interrupted script's workers print, and its stdout holds one line.
     assert list(ordered_map(setup, None, stdout_file, [Job(0), Job(1)], processes=2)) == [
