@@ -298,6 +298,14 @@ def render(
             "[default: the script's stem, 'stdin' for -]",
         ),
     ] = None,
+    fps: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--fps",
+            help="Time every cue to this video frame rate (23.976, 24, 25, 29.97, 30, 50 "
+            "or 60), 2 frames apart.  [default: none: 80 ms apart]",
+        ),
+    ] = None,
     jobs: JobsOption = None,
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[
@@ -341,6 +349,7 @@ def render(
             paragraph_pause_ms=paragraph_pause_ms,
             encoding=encoding,
             speak_headings=speak_headings,
+            fps=fps,
         )
         clips = _cache(cache_dir, cache_limit)  # checks the limit even with --no-cache
         cache = None if no_cache else clips

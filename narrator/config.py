@@ -34,6 +34,7 @@ class Overrides:
     paragraph_pause_ms: int | None = None
     encoding: str | None = None
     speak_headings: bool | None = None
+    fps: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
     "paragraph_pause": ("paragraph_pause_ms", int),
     "encoding": ("encoding", str),
     "speak_headings": ("speak_headings", bool),
+    "fps": ("fps", str),
 }
 _TOP_KEYS = frozenset({"render", "clean", "lexicon"})
 _CLEAN_KEYS = frozenset({"disable", "drop"})
@@ -203,6 +205,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "sentence_pause": lambda v: RenderSettings(sentence_pause_ms=v),
     "paragraph_pause": lambda v: RenderSettings(paragraph_pause_ms=v),
     "encoding": lambda v: RenderSettings(encoding=v),
+    "fps": lambda v: RenderSettings(fps=v),
 }
 
 
@@ -231,6 +234,7 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
         sentence_pause_ms=_first(chosen["sentence_pause_ms"], base.sentence_pause_ms),
         paragraph_pause_ms=_first(chosen["paragraph_pause_ms"], base.paragraph_pause_ms),
         encoding=chosen["encoding"],
+        fps=chosen["fps"],
         cleaning=cleaning,
         lexicon=project.lexicon,
     )

@@ -65,7 +65,13 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
             "samples": timeline.samples * outputs.audio_rate // rate,
             "duration": seconds(timeline.samples, rate),
         },
-        "subtitles": {"srt": outputs.srt, "vtt": outputs.vtt, "cues": len(timeline.cues)},
+        "subtitles": {
+            "srt": outputs.srt,
+            "vtt": outputs.vtt,
+            "cues": len(timeline.cues),
+            # The video frame rate the cues are timed to (2 frames apart), or None (80 ms).
+            "fps": timeline.provenance.fps,
+        },
         "page": outputs.page,
         "chapter_list": outputs.chapter_list,
         "paragraphs": [
@@ -157,6 +163,7 @@ def read_timeline(data: dict[str, Any]) -> Timeline:
             fingerprint=str(engine["fingerprint"]),
             sentence_pause_ms=int(engine["sentence_pause_ms"]),
             paragraph_pause_ms=int(engine["paragraph_pause_ms"]),
+            fps=data["subtitles"].get("fps"),
             lexicon=tuple(
                 Entry(e["word"], e["say"], e["phonemes"], ipa=e["ipa"])
                 for e in data.get("lexicon", [])

@@ -179,6 +179,7 @@ def render_all(
                 sentence_pause_ms=settings.sentence_pause_ms,
                 paragraph_pause_ms=settings.paragraph_pause_ms,
                 lexicon=settings.lexicon.entries,
+                fps=settings.fps,
             )
             ready.append((index, plan, source, provenance))
         except NarratorError as exc:
@@ -355,7 +356,7 @@ def assemble(
     """
     from narrator.cues import display_windows
 
-    cues = display_windows(spans, samples, rate, plan.settings.limits)
+    cues = display_windows(spans, samples, rate, plan.settings.limits, plan.settings.frames)
     paragraphs = []
     rows = iter(placed)
     first = 0

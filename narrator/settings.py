@@ -6,6 +6,7 @@ import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from narrator.cues import FRAME_RATES, Frames
 from narrator.defaults import (
     DEFAULT_FORMAT,
     DEFAULT_PARAGRAPH_PAUSE_MS,
@@ -37,6 +38,13 @@ class RenderSettings:
     encoding: str | None = None
     cleaning: Cleaning = field(default_factory=Cleaning)
     lexicon: Lexicon = field(default_factory=Lexicon)
+    #: The video frame rate cues are timed to, as --fps spells it; None: none.
+    fps: str | None = None
+
+    @property
+    def frames(self) -> Frames | None:
+        """The frame grid cues are timed to, if any."""
+        return None if self.fps is None else Frames(FRAME_RATES[self.fps])
 
     def __post_init__(self) -> None:
         # A plain string is accepted and checked, so that callers may write "mp3".
@@ -47,6 +55,11 @@ class RenderSettings:
         ):
             if not 0 <= value <= MAX_GAP_MS:
                 raise SettingError(f"{option} {value} is out of range: give 0 to {MAX_GAP_MS} ms")
+        if self.fps is not None and self.fps not in FRAME_RATES:
+            raise SettingError(
+                f"--fps {self.fps} is not a frame rate narrator knows: "
+                f"give one of {', '.join(FRAME_RATES)}"
+            )
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)

@@ -74,6 +74,8 @@ class Provenance:
     paragraph_pause_ms: int
     #: The pronunciation lexicon in force.
     lexicon: tuple[Entry, ...] = ()
+    #: The video frame rate the cues are timed to (as --fps spells it), if any.
+    fps: str | None = None
 
 
 @dataclass(frozen=True)

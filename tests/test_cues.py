@@ -11,7 +11,15 @@ import srt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from narrator.cues import SpokenSpan, cue_lines, display_windows
+from narrator.cues import (
+    FRAME_RATES,
+    GAP_FRAMES,
+    GAP_MS,
+    Frames,
+    SpokenSpan,
+    cue_lines,
+    display_windows,
+)
 from narrator.segment import MAX_LINE, CueLimits, break_lines
 from narrator.subtitles import compose_srt
 from narrator.timeline import (
@@ -84,24 +92,25 @@ def programmes(draw: st.DrawFn) -> tuple[list[SpokenSpan], int]:
 def test_display_windows_properties(programme: tuple[list[SpokenSpan], int]) -> None:
     spans, total = programme
     cues = display_windows(spans, total, RATE)
+    gap = GAP_MS * RATE // 1000
 
     assert len(cues) == len(spans)
     for k, (span, cue) in enumerate(zip(spans, cues, strict=True)):
-        limit = spans[k + 1].start if k + 1 < len(spans) else total
+        limit = spans[k + 1].start - gap if k + 1 < len(spans) else total
         room = limit - span.start
         duration = cue.end - cue.start
         speech = span.speech_end - span.start
 
         assert cue.text == span.text
-        assert cue.start == span.start
+        assert cue.start == span.start, "the start is the onset, never moved"
         assert cue.end > cue.start
-        assert cue.end <= limit, "runs into the next cue or past the audio"
+        assert cue.end <= max(limit, cue.start + 1), "into the next cue's gap or past the audio"
         assert cue.end <= total
         assert duration <= LONGEST + 0.5, "on screen longer than max_seconds"
         if speech <= LONGEST:
-            assert cue.end >= span.speech_end, "hidden before its words are heard"
+            assert cue.end >= min(span.speech_end, limit), "hidden before its words are heard"
         else:
-            assert duration >= LONGEST - 0.5
+            assert duration >= min(LONGEST, room) - 0.5
         # Minimum display time and reading speed, as far as the room allows
         # (one sample of slack for rounding seconds to samples).
         assert duration >= min(SHORTEST, room, LONGEST) - 1
@@ -111,6 +120,46 @@ def test_display_windows_properties(programme: tuple[list[SpokenSpan], int]) -> 
     for before, after in itertools.pairwise(cues):
         assert before.start < after.start, "not sorted"
         assert before.end <= after.start, "overlapping"
+        if after.start - before.start > gap:
+            assert after.start - before.end >= gap, "closer than the gap"
+
+
+@settings(max_examples=150, deadline=None)
+@given(programme=programmes(), fps=st.sampled_from(sorted(FRAME_RATES)))
+def test_display_windows_on_frames(programme: tuple[list[SpokenSpan], int], fps: str) -> None:
+    spans, total = programme
+    frames = Frames(FRAME_RATES[fps])
+    cues = display_windows(spans, total, RATE, LIMITS, frames)
+    frame = RATE / frames.fps
+
+    def on_frame(sample: int) -> bool:
+        return frames.boundary(frames.nearest(sample, RATE), RATE) == sample
+
+    for span, cue in zip(spans, cues, strict=True):
+        assert on_frame(cue.start) and on_frame(cue.end), "off the frame grid"
+        assert abs(cue.start - span.start) <= frame / 2 + 1, "moved more than half a frame"
+        assert cue.end > cue.start
+    for before, after in itertools.pairwise(cues):
+        if after.start - before.start >= (GAP_FRAMES + 1) * frame:
+            assert after.start - before.end >= GAP_FRAMES * frame - 1, "closer than 2 frames"
+        if after.start > before.start:
+            assert before.end <= after.start, "overlapping"
+
+
+def test_a_cue_on_frames_ends_on_the_frame_its_speech_ends_in() -> None:
+    frames = Frames(FRAME_RATES["25"])
+    # Speech from 1.00 s to 2.01 s, the next cue at 5 s: the end is 2.04 s, a whole frame.
+    spans = [SpokenSpan("x" * 20, RATE, round(2.01 * RATE)), SpokenSpan("y", 5 * RATE, 6 * RATE)]
+    first, _ = display_windows(spans, 7 * RATE, RATE, LIMITS, frames)
+    assert (first.start, first.end) == (RATE, round(2.04 * RATE))
+
+
+def test_chained_cues_get_two_frames_between_them() -> None:
+    frames = Frames(FRAME_RATES["25"])
+    spans = [SpokenSpan("x" * 20, 0, 2 * RATE), SpokenSpan("y" * 20, 2 * RATE, 4 * RATE)]
+    first, second = display_windows(spans, 5 * RATE, RATE, LIMITS, frames)
+    assert second.start == 2 * RATE  # the start stays; the end moves
+    assert first.end == round(1.92 * RATE)
 
 
 def test_display_windows_extends_a_short_cue_into_the_pause() -> None:
@@ -123,7 +172,7 @@ def test_display_windows_extends_a_short_cue_into_the_pause() -> None:
 def test_display_windows_stops_at_the_next_cue() -> None:
     spans = [SpokenSpan("One.", 0, RATE // 10), SpokenSpan("Two.", RATE // 5, RATE // 2)]
     first, second = display_windows(spans, RATE, RATE)
-    assert first.end == RATE // 5
+    assert first.end == RATE // 5 - GAP_MS * RATE // 1000  # the gap before the next cue
     assert second.end == RATE  # minimum display time cut short by the end of the audio
 
 
@@ -177,7 +226,7 @@ def test_compose_srt_exact_text() -> None:
         SpokenSpan("It reached the island by noon, in thick fog and rain.", RATE + 11, 4 * RATE),
     ]
     assert compose_srt(timeline_of(display_windows(cues, 4 * RATE, RATE), 4 * RATE)) == (
-        "1\n00:00:00,000 --> 00:00:01,000\nThe ferry left at nine.\n\n"
+        "1\n00:00:00,000 --> 00:00:00,920\nThe ferry left at nine.\n\n"
         "2\n00:00:01,000 --> 00:00:04,000\nIt reached the island by noon,\n"
         "in thick fog and rain.\n\n"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import wave
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -419,3 +421,46 @@ def test_no_progress_when_stderr_is_not_a_terminal(tools: None, tmp_path: Path) 
     script = _script(tmp_path, SENTENCES[:3])
     out = runner.invoke(app, ["render", str(script), "-o", str(tmp_path / "o")])
     assert out.exit_code == 0 and out.stderr == ""
+
+
+# --- frame-exact timing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fps", ["23.976", "25", "29.97"])
+def test_fps_puts_every_cue_on_a_frame_two_frames_apart(
+    tools: None, tmp_path: Path, fps: str
+) -> None:
+    from fractions import Fraction
+
+    import srt
+
+    from narrator.cues import FRAME_RATES
+
+    script = _script(tmp_path, SENTENCES)
+    out = runner.invoke(
+        app, ["render", str(script), "-o", str(tmp_path), "--engine", "espeak", "--fps", fps]
+    )
+    assert out.exit_code == 0, out.stderr
+    rate = FRAME_RATES[fps]
+    cues = list(srt.parse((tmp_path / "ferry.srt").read_text(encoding="utf-8")))
+    assert len(cues) >= len(SENTENCES)
+
+    def frame(delta: object) -> Fraction:
+        ms = Fraction(delta // timedelta(milliseconds=1))  # type: ignore[operator]
+        return ms * rate / 1000
+
+    for cue in cues:
+        for edge in (cue.start, cue.end):
+            # A frame boundary, to the millisecond the SRT keeps.
+            assert abs(frame(edge) - round(frame(edge))) * 1000 / rate <= Fraction(1, 2)
+    for before, after in itertools.pairwise(cues):
+        assert round(frame(after.start)) - round(frame(before.end)) >= 2
+    manifest = json.loads((tmp_path / "ferry.json").read_text(encoding="utf-8"))
+    assert manifest["subtitles"]["fps"] == fps
+
+
+def test_an_unknown_frame_rate_is_one_line(tmp_path: Path) -> None:
+    script = _script(tmp_path, SENTENCES[:1])
+    out = runner.invoke(app, ["render", str(script), "-o", str(tmp_path), "--fps", "23.98"])
+    assert out.exit_code == 4
+    assert "23.976" in out.stderr and out.stderr.count("\n") == 1
