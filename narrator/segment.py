@@ -21,6 +21,10 @@ CPS_PER_WPM = 0.085
 # Balance between the two lines of a cue matters less than a good break: one
 # penalty point per this many characters of difference.
 BALANCE_CHARS = 8
+# Of two layouts equal but for which line is longer, the bottom-heavy one (the
+# pyramid broadcasters prefer) wins; small enough never to outweigh one character
+# of balance (1 / BALANCE_CHARS).
+PYRAMID = 0.05
 # Where a cue ends matters more than where its line breaks: a clause boundary
 # between cues beats a slightly nicer line break inside one.
 CUT_WEIGHT = 2.0
@@ -211,23 +215,133 @@ def _bare(word: str) -> str:
     return word.strip("\"'“”‘’()[],.;:!?").lower()
 
 
+# One table for every break rule: (kind, the words it applies to, penalty). A break
+# between two words costs the penalty of the first row that matches; 0 is a clause
+# boundary. Rows of penalty FORBIDDEN are breaks a subtitler never makes; they stay
+# possible (a cue too long to keep whole must be cut somewhere) but cost far more
+# than any allowed break, so they win only when no legal layout exists.
+FORBIDDEN = 100.0
+_ARTICLES = frozenset("a an the".split())
+_POSSESSIVES = frozenset("my your his her its our their".split())
+_INTENSIFIERS = frozenset(
+    "very most so too quite rather really extremely fairly highly utterly deeply".split()
+)
+_NUMBER_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
+    "fifty sixty seventy eighty ninety hundred thousand million billion dozen".split()
+)
+_PRONOUNS = frozenset("i you he she it we they me him us them".split())
+# Common verbs that open a predicate: a break before one after a noun is the
+# subject | verb boundary. A short list, not a tagger (see forbidden_break).
+_VERBS = _AUXILIARIES | frozenset(
+    "said says told reported announced added explained argued promised warned claimed "
+    "began left arrived reached moved took made became remained".split()
+)
+BREAK_RULES: tuple[tuple[str, str, float], ...] = (
+    ("clause", "after ; : ! ? … (a full stop inside a sentence ends an abbreviation)", 0.0),
+    ("comma", "after a comma or closing bracket, around a dash, before an opening bracket", 1.0),
+    ("conjunction", f"before a conjunction: {' '.join(sorted(_CONJUNCTIONS))}", 2.5),
+    ("preposition-opens", "before a preposition that opens a phrase", 3.5),
+    ("subject-verb", "before a common verb or auxiliary, after a noun", 4.5),
+    ("plain", "between two other words", 6.0),
+    ("auxiliary", "after an auxiliary verb, or after an abbreviation (U.S. | Navy)", 8.0),
+    ("clinging", "after a demonstrative, a conjunction or a title (this, and, Mr)", 12.0),
+    ("name", "inside a run of capitalised words or after an ordinal before one", FORBIDDEN),
+    ("number-unit", "between a number and what it counts (2,500 | troops, 5 | p.m.)", FORBIDDEN),
+    ("article", f"after {', '.join(sorted(_ARTICLES))}", FORBIDDEN),
+    ("possessive", f"after {', '.join(sorted(_POSSESSIVES))}", FORBIDDEN),
+    ("preposition", "after a preposition", FORBIDDEN),
+    ("intensifier", f"after {', '.join(sorted(_INTENSIFIERS))}", FORBIDDEN),
+    ("hyphen", "after a trailing hyphenated piece (pre- | and post-war)", FORBIDDEN),
+)
+_PENALTY = {kind: penalty for kind, _words, penalty in BREAK_RULES}
+# Capitalised words that start a clause rather than a name ("The Syrian", "In Deir").
+_FUNCTION_WORDS = (
+    _ARTICLES | _POSSESSIVES | _PREPOSITIONS | _CONJUNCTIONS | _CLINGING | _PRONOUNS | _AUXILIARIES
+)
+_NUMBER = re.compile(r"^[$€£]?\d[\d,.]*(?:st|nd|rd|th|s|%)?$")
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
+_OPENERS = "\"'“‘(["
+
+
+def _is_number(word: str) -> bool:
+    return bool(_NUMBER.match(word)) or word.lower() in _NUMBER_WORDS
+
+
+def _is_capitalised(word: str) -> bool:
+    """A word that may belong to a name: capitalised, and not a function word ("The", "I")."""
+    core = word.lstrip(_OPENERS)
+    return core[:1].isupper() and _bare(core) not in _FUNCTION_WORDS
+
+
+def forbidden_break(before: str, after: str) -> str | None:
+    """The kind of forbidden break between two words (a row of BREAK_RULES), or None.
+
+    Rules, not a part-of-speech tagger: the words that must not end a line are a
+    closed list, and names are told by their capitals. Known misses: a capitalised
+    first word of a sentence followed by a name ("Yesterday | Syrian") counts as a
+    name, and "her" as an object pronoun counts as a possessive.
+    """
+    if _CLAUSE_END.search(before) or _SOFT_END.search(before) or after[:1] in _OPENERS:
+        return None
+    if before in _DASHES or after in _DASHES:
+        return None
+    if before.endswith("-") or after.startswith("-"):
+        return "hyphen"
+    word = before.rstrip("'\"’”")
+    if _is_capitalised(after) and (_is_capitalised(word) or _ORDINAL.match(word)):
+        return "name"
+    following = _bare(after)
+    if (
+        _is_number(word)
+        and after[:1].isalpha()
+        and following not in _FUNCTION_WORDS
+        and not _is_number(following)
+    ):
+        return "number-unit"
+    bare = _bare(before)
+    for kind, words in (
+        ("article", _ARTICLES),
+        ("possessive", _POSSESSIVES),
+        ("preposition", _PREPOSITIONS),
+        ("intensifier", _INTENSIFIERS),
+    ):
+        if bare in words:
+            return kind
+    return None
+
+
 def break_penalty(before: str, after: str) -> float:
-    """Cost of a cue or line break between two words; 0 is a clause boundary."""
+    """Cost of a cue or line break between two words; 0 is a clause boundary.
+
+    The penalty of the first matching row of BREAK_RULES.
+    """
+    return _PENALTY[break_kind(before, after)]
+
+
+def break_kind(before: str, after: str) -> str:
+    """The row of BREAK_RULES that prices a break between two words."""
     if _CLAUSE_END.search(before):
-        return 0.0
+        return "clause"
     if _SOFT_END.search(before) or before in _DASHES or after in _DASHES or after[:1] in "([":
-        return 1.0
-    if _bare(before) in _CLINGING:
-        return 12.0
-    if _bare(before) in _AUXILIARIES or before.endswith("."):
+        return "comma"
+    forbidden = forbidden_break(before, after)
+    if forbidden is not None:
+        return forbidden
+    bare = _bare(before)
+    if bare in _CLINGING:
+        return "clinging"
+    if bare in _AUXILIARIES or before.endswith("."):
         # Inside a sentence a full stop ends an abbreviation: "U.S. | Navy" splits a name.
-        return 8.0
+        return "auxiliary"
     following = _bare(after)
     if following in _CONJUNCTIONS:
-        return 2.5
+        return "conjunction"
     if following in _PREPOSITIONS:
-        return 3.5
-    return 6.0
+        return "preposition-opens"
+    if following in _VERBS and bare not in _FUNCTION_WORDS and bare not in _VERBS:
+        return "subject-verb"
+    return "plain"
 
 
 def join_tokens(tokens: Sequence[Token]) -> str:
@@ -283,6 +397,8 @@ def _two_lines(
         second = size - first - 1
         if second <= limits.max_line:
             score = penalty[k] + abs(first - second) / BALANCE_CHARS
+            if first > second:
+                score += PYRAMID
             if best is None or score < best[0]:
                 best = (score, k)
     return best
