@@ -163,6 +163,14 @@ ScriptArgument = Annotated[
         show_default=False,
     ),
 ]
+StyleOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--subtitle-style",
+        help="Subtitle house style: netflix (42 x 2 lines), bbc (37 x 2) or shorts (one "
+        "line of about 20 characters, for vertical video).  [default: netflix]",
+    ),
+]
 ConfigOption = Annotated[
     Optional[Path],  # noqa: UP045
     typer.Option("--config", "-c", help="Config file (default: narrator.toml beside SCRIPT)."),
@@ -288,6 +296,7 @@ def render(
     paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
+    subtitle_style: StyleOption = None,
     config: ConfigOption = None,
     name: Annotated[
         Optional[str],  # noqa: UP045
@@ -349,6 +358,7 @@ def render(
             paragraph_pause_ms=paragraph_pause_ms,
             encoding=encoding,
             speak_headings=speak_headings,
+            subtitle_style=subtitle_style,
             fps=fps,
         )
         clips = _cache(cache_dir, cache_limit)  # checks the limit even with --no-cache
@@ -444,6 +454,7 @@ def check(
     paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
+    subtitle_style: StyleOption = None,
     config: ConfigOption = None,
 ) -> None:
     """Show what SCRIPT would say, without synthesizing anything.
@@ -467,6 +478,7 @@ def check(
             paragraph_pause_ms=paragraph_pause_ms,
             encoding=encoding,
             speak_headings=speak_headings,
+            subtitle_style=subtitle_style,
         )
         settings = _settings(script, config, given)
         inspection = inspect(_source(script, None), settings)
@@ -491,6 +503,7 @@ def preview(
     paragraph_pause_ms: ParagraphPauseOption = None,
     encoding: EncodingOption = None,
     speak_headings: HeadingsOption = None,
+    subtitle_style: StyleOption = None,
     config: ConfigOption = None,
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[
@@ -521,6 +534,7 @@ def preview(
             paragraph_pause_ms=paragraph_pause_ms,
             encoding=encoding,
             speak_headings=speak_headings,
+            subtitle_style=subtitle_style,
         )
         settings = _settings(script, config, given)
         source = _source(script, None)

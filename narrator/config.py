@@ -17,6 +17,7 @@ from narrator.lexicon import Entry, Lexicon
 from narrator.rules import RULE_NAMES, Rule, select
 from narrator.script import Cleaning
 from narrator.settings import RenderSettings
+from narrator.styles import DEFAULT_STYLE, LIMIT_KEYS, style
 
 CONFIG_NAME = "narrator.toml"
 
@@ -35,6 +36,7 @@ class Overrides:
     encoding: str | None = None
     speak_headings: bool | None = None
     fps: str | None = None
+    subtitle_style: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Project:
     overrides: Overrides = field(default_factory=Overrides)
     cleaning: Cleaning = field(default_factory=Cleaning)
     lexicon: Lexicon = field(default_factory=Lexicon)
+    #: The [subtitles] limits set one by one (max_line, max_cps, ...).
+    limits: dict[str, float] = field(default_factory=dict)
 
 
 _RENDER_KEYS: dict[str, tuple[str, type]] = {
@@ -59,7 +63,8 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
     "speak_headings": ("speak_headings", bool),
     "fps": ("fps", str),
 }
-_TOP_KEYS = frozenset({"render", "clean", "lexicon"})
+_TOP_KEYS = frozenset({"render", "clean", "lexicon", "subtitles"})
+_SUBTITLE_KEYS = frozenset({"style", *LIMIT_KEYS})
 _CLEAN_KEYS = frozenset({"disable", "drop"})
 _DROP_KEYS = frozenset({"name", "pattern", "description"})
 _ENTRY_KEYS = frozenset({"word", "say", "phonemes", "ipa", "case_sensitive"})
@@ -127,7 +132,24 @@ class _Reader:
             self.table(data.get("render", {}), "render", frozenset(_RENDER_KEYS))
         )
         cleaning = self.cleaning(self.table(data.get("clean", {}), "clean", _CLEAN_KEYS))
-        return Project(self.path, overrides, cleaning, self.lexicon(data.get("lexicon", [])))
+        subtitles = self.table(data.get("subtitles", {}), "subtitles", _SUBTITLE_KEYS)
+        if "style" in subtitles:
+            named = self.typed(subtitles["style"], "subtitles.style", str)
+            overrides = replace(overrides, subtitle_style=named)
+        limits: dict[str, float] = {}
+        for key, kind in LIMIT_KEYS.items():
+            if key in subtitles:
+                value = subtitles[key]
+                if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                limits[key] = self.typed(value, f"subtitles.{key}", kind)
+                self.check(f"subtitles.{key}", partial(style, DEFAULT_STYLE, **{key: value}))
+        self.check(
+            "subtitles",
+            partial(style, overrides.subtitle_style or DEFAULT_STYLE, **limits),
+        )
+        lexicon = self.lexicon(data.get("lexicon", []))
+        return Project(self.path, overrides, cleaning, lexicon, limits)
 
     def overrides(self, render: dict[str, Any]) -> Overrides:
         values: dict[str, Any] = {}
@@ -196,7 +218,13 @@ class _Reader:
         return Lexicon(tuple(entries))
 
 
-_KIND_NAMES = {str: "a string", int: "a whole number", bool: "true or false", list: "a list"}
+_KIND_NAMES = {
+    str: "a string",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list",
+}
 # Values checked by building the settings they belong to, so the limits live in one place.
 _CHECKS: dict[str, Callable[[Any], object]] = {
     "engine": lambda v: VoiceSettings(engine=v),
@@ -235,6 +263,7 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
         paragraph_pause_ms=_first(chosen["paragraph_pause_ms"], base.paragraph_pause_ms),
         encoding=chosen["encoding"],
         fps=chosen["fps"],
+        style=style(chosen["subtitle_style"] or DEFAULT_STYLE, **project.limits),
         cleaning=cleaning,
         lexicon=project.lexicon,
     )

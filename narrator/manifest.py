@@ -71,6 +71,8 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
             "cues": len(timeline.cues),
             # The video frame rate the cues are timed to (2 frames apart), or None (80 ms).
             "fps": timeline.provenance.fps,
+            "style": timeline.provenance.style,
+            "limits": dict(timeline.provenance.limits),
         },
         "page": outputs.page,
         "chapter_list": outputs.chapter_list,
@@ -164,6 +166,8 @@ def read_timeline(data: dict[str, Any]) -> Timeline:
             sentence_pause_ms=int(engine["sentence_pause_ms"]),
             paragraph_pause_ms=int(engine["paragraph_pause_ms"]),
             fps=data["subtitles"].get("fps"),
+            style=str(data["subtitles"].get("style", "netflix")),
+            limits=tuple(data["subtitles"].get("limits", {}).items()),
             lexicon=tuple(
                 Entry(e["word"], e["say"], e["phonemes"], ipa=e["ipa"])
                 for e in data.get("lexicon", [])

@@ -180,6 +180,8 @@ def render_all(
                 paragraph_pause_ms=settings.paragraph_pause_ms,
                 lexicon=settings.lexicon.entries,
                 fps=settings.fps,
+                style=settings.style.name,
+                limits=settings.style.recorded(),
             )
             ready.append((index, plan, source, provenance))
         except NarratorError as exc:

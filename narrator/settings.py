@@ -18,6 +18,7 @@ from narrator.formats import AudioFormat
 from narrator.lexicon import Lexicon
 from narrator.script import Cleaning
 from narrator.segment import CueLimits
+from narrator.styles import DEFAULT_STYLE, STYLES, SubtitleStyle
 
 MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
 
@@ -34,7 +35,7 @@ class RenderSettings:
     voice: VoiceSettings = field(default_factory=VoiceSettings)
     sentence_pause_ms: int = DEFAULT_SENTENCE_PAUSE_MS
     paragraph_pause_ms: int = DEFAULT_PARAGRAPH_PAUSE_MS
-    limits: CueLimits = field(default_factory=CueLimits)
+    style: SubtitleStyle = field(default_factory=lambda: STYLES[DEFAULT_STYLE])
     encoding: str | None = None
     cleaning: Cleaning = field(default_factory=Cleaning)
     lexicon: Lexicon = field(default_factory=Lexicon)
@@ -42,9 +43,16 @@ class RenderSettings:
     fps: str | None = None
 
     @property
+    def limits(self) -> CueLimits:
+        """The subtitle style's cue limits."""
+        return self.style.limits
+
+    @property
     def frames(self) -> Frames | None:
-        """The frame grid cues are timed to, if any."""
-        return None if self.fps is None else Frames(FRAME_RATES[self.fps])
+        """The frame grid cues are timed to, if any, with the style's gap."""
+        if self.fps is None:
+            return None
+        return Frames(FRAME_RATES[self.fps], self.style.min_gap_frames)
 
     def __post_init__(self) -> None:
         # A plain string is accepted and checked, so that callers may write "mp3".

@@ -76,6 +76,9 @@ class Provenance:
     lexicon: tuple[Entry, ...] = ()
     #: The video frame rate the cues are timed to (as --fps spells it), if any.
     fps: str | None = None
+    #: The subtitle style's name and the limits it used (max_line, max_cps, ...).
+    style: str = "netflix"
+    limits: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from narrator.render import RenderSettings, render
 from narrator.segment import CueLimits, tokenize
 from narrator.spoken import RULES, Rule, spoken_form
 from narrator.stitch import conform
+from narrator.styles import SubtitleStyle
 from narrator.synth import SentenceSpeaker
 from tests.test_engines import FakeEngine
 
@@ -212,7 +213,7 @@ def test_espeak_cues_never_begin_inside_a_rewrite(tools: None, tmp_path: Path) -
     script.write_text(CROWDED + "\n", encoding="utf-8")
     limits = CueLimits(max_line=16, max_lines=1)
     result = render(script, RenderSettings(out_dir=tmp_path, voice=VoiceSettings("espeak"),
-                                           limits=limits))  # fmt: skip
+                                           style=SubtitleStyle("narrow", limits)))  # fmt: skip
     texts = [c.text for c in result.cues]
     assert " ".join(texts) == CROWDED and len(texts) >= 8
     spans = spoken_form(CROWDED).spans
