@@ -26,9 +26,19 @@ def duration(seconds_total: float) -> str:
     return f"{minutes}:{secs:02d}.{millis:03d}"
 
 
+def max_cps(result: RenderResult) -> float | None:
+    """The fastest reading speed a cue asks for: its characters over its time on screen."""
+    rate = result.sample_rate
+    speeds = [len(c.text) * rate / (c.end - c.start) for c in result.cues if c.end > c.start]
+    return max(speeds, default=None)
+
+
 def summary_lines(result: RenderResult) -> list[str]:
     """One line per file written, then what was left out of the script."""
     cues = plural(len(result.cues), "cue")
+    fastest = max_cps(result)
+    if fastest is not None:
+        cues += f", read at most {fastest:.1f} characters/s"
     sentences = sum(len(p.sentences) for p in result.paragraphs)
     rows = [
         ("audio", result.audio, duration(result.duration)),

@@ -78,6 +78,41 @@ def test_track_has_every_cue(browser: Any, rendered: Renderer, seed: Path, which
     assert severe_console_messages(browser) == []
 
 
+@pytest.mark.parametrize("name", ["bbc", "shorts"])
+def test_each_subtitle_style_plays_in_the_page_and_loads_in_ffmpeg(
+    tools: None, browser: Any, tmp_path: Path, name: str
+) -> None:
+    import subprocess
+
+    from narrator.engines import VoiceSettings
+    from narrator.render import RenderSettings, render
+    from narrator.styles import STYLES
+
+    result = render(
+        SAMPLE,
+        RenderSettings(
+            out_dir=tmp_path, voice=VoiceSettings("espeak"), style=STYLES[name], fps="25"
+        ),
+    )
+    cues = len(list(srt.parse(result.subtitles.read_text(encoding="utf-8"))))
+    for subtitles in (result.subtitles, result.webvtt):
+        # ffmpeg reads each file and writes its cues again: all of them, no complaint.
+        probe = subprocess.run(
+            ["ffmpeg", "-nostdin", "-v", "error", "-i", str(subtitles), "-f", "webvtt", "-"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert probe.returncode == 0 and probe.stderr == "", probe.stderr
+        assert probe.stdout.count(" --> ") == cues
+    open_page(browser, result)
+    count = browser.execute_script(
+        "return document.getElementById('audio').textTracks[0].cues.length"
+    )
+    assert count == cues
+    assert severe_console_messages(browser) == []
+
+
 def test_clicking_a_segment_moves_the_player_and_shows_its_cue(
     browser: Any, rendered: Renderer
 ) -> None:

@@ -68,8 +68,14 @@ def test_summary_lists_every_file_with_counts_that_match_them(
     assert written == [f"harbour.{ext}" for ext in extensions]
     by_kind = {line.split()[0]: line for line in lines}
     cues = len(list(srt.parse((out / "harbour.srt").read_text(encoding="utf-8"))))
-    assert by_kind["subtitles"].endswith(f" {plural(cues, 'cue')}")
-    assert by_kind["webvtt"].endswith(f" {plural(cues, 'cue')}")
+    subtitles = list(srt.parse((out / "harbour.srt").read_text(encoding="utf-8")))
+    fastest = max(len(c.content.replace("\n", " ")) / (c.end - c.start).total_seconds()
+                  for c in subtitles)  # fmt: skip
+    for kind in ("subtitles", "webvtt"):
+        head, _, speed = by_kind[kind].rpartition(", read at most ")
+        assert head.endswith(f" {plural(cues, 'cue')}") and speed.endswith(" characters/s")
+        # The SRT keeps milliseconds, the summary counts samples.
+        assert float(speed.split()[0]) == pytest.approx(fastest, abs=0.06)
     chapters = (out / "harbour.chapters.txt").read_text(encoding="utf-8").splitlines()
     assert by_kind["chapters"].endswith(f" {plural(len(chapters), 'chapter')}")
     assert by_kind["manifest"].endswith(" 2 paragraphs, 4 sentences")
