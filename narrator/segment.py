@@ -39,6 +39,8 @@ class CueLimits:
     max_seconds: float = MAX_SECONDS
     min_seconds: float = MIN_SECONDS
     max_cps: float = MAX_CPS
+    #: A cue never spans a pause inside a sentence (where word timing shows one).
+    split_at_pauses: bool = False
 
     @property
     def max_chars(self) -> int:
@@ -409,6 +411,7 @@ def choose_cuts(
     fits: Callable[[int, int], bool] = lambda _i, _j: True,
     allowed: Callable[[int], bool] = lambda _k: True,
     limits: CueLimits = CueLimits(),
+    extra: Callable[[int, int], float] = lambda _i, _j: 0.0,
 ) -> tuple[tuple[int, int], ...]:
     """Partition tokens into cues; return (start, end) token index pairs.
 
@@ -417,7 +420,8 @@ def choose_cuts(
     may start at token k only if ``allowed(k)``. Each cue costs a constant, the
     penalty of the cut before it and of its own line break, and a little more if
     very short, so cuts land on clause punctuation first, then on phrase
-    boundaries, and no cue needs an ugly line break. A single token always forms
+    boundaries, and no cue needs an ugly line break; ``extra(i, j)`` adds the
+    caller's own cost (uneven reading speed). A single token always forms
     a cue, so a partition always exists.
     """
     n = len(tokens)
@@ -436,6 +440,7 @@ def choose_cuts(
                 # Spans only grow as i falls: once one no longer fits, none will.
                 break
             step = (10.0 if fitting else 1000.0) + CUT_WEIGHT * penalty[i]
+            step += extra(i, j) if fitting else 0.0
             step += layout[0] if layout is not None else 0.0
             if prefix[j] - prefix[i] - 1 < 16 and n > j - i:
                 step += 4.0

@@ -36,7 +36,10 @@ STYLES: dict[str, SubtitleStyle] = {
     "netflix": SubtitleStyle("netflix", CueLimits()),
     "bbc": SubtitleStyle("bbc", CueLimits(max_line=37)),
     "shorts": SubtitleStyle(
-        "shorts", CueLimits(max_line=20, max_lines=1, min_seconds=0.5, max_seconds=3.0)
+        "shorts",
+        CueLimits(
+            max_line=20, max_lines=1, min_seconds=0.5, max_seconds=3.0, split_at_pauses=True
+        ),
     ),
 }
 DEFAULT_STYLE = "netflix"

@@ -157,7 +157,12 @@ class SentenceSpeaker:
             mark = starts[k]
             return mark is not None and mark > 0
 
-        cuts = choose_cuts(tokens, fits, allowed, self.limits)
+        paused = _pauses(pcm, starts, self.rate) if self.limits.split_at_pauses else set()
+
+        def fits_here(i: int, j: int) -> bool:
+            return fits(i, j) and not any(i < k < j for k in paused)
+
+        cuts = choose_cuts(tokens, fits_here, allowed, self.limits, _reading(tokens, at, self))
         begins = [0] + [onset_at_or_after(pcm, starts[i] or 0, self.rate) for i, _ in cuts[1:]]
         spans = []
         for k, (i, j) in enumerate(cuts):
@@ -218,6 +223,50 @@ class SentenceSpeaker:
                     self._speak_piece(tokens, i + a, i + b, respelled, out)
                 return
         out.append((join_tokens(tokens[i:j]), said, pcm))
+
+
+# A silence at least this long between two words is a pause a short cue must not span.
+# Counted from the end of the tail guard: eSpeak NG's comma measures 120-140 ms so at
+# 175 wpm, the silence between two words of a phrase nothing.
+PAUSE_MS = 100
+# Reading speed inside a sentence: each character per second a cue is faster than the
+# sentence's own pace costs this much (about a tenth of a comma's preference), and each
+# one above the style's maximum this much more.
+UNEVEN_WEIGHT = 0.1
+TOO_FAST_WEIGHT = 1.0
+
+
+def _pauses(pcm: bytes, starts: Sequence[int | None], rate: int) -> set[int]:
+    """The tokens heard after a pause of PAUSE_MS or more."""
+    found = set()
+    for k, start in enumerate(starts):
+        if start is None or start <= 0:
+            continue
+        before = speech_end_before(pcm, start, 0, rate)
+        if start - before >= PAUSE_MS * rate // 1000:
+            found.add(k)
+    return found
+
+
+def _reading(
+    tokens: Sequence[Token], at: Callable[[int], int | None], speaker: SentenceSpeaker
+) -> Callable[[int, int], float]:
+    """The cost of a cue's reading speed: faster than the sentence's, or than the limit."""
+    total = at(len(tokens))
+    chars = len(join_tokens(tokens))
+    if not total or chars == 0:
+        return lambda _i, _j: 0.0
+    pace = chars * speaker.rate / total
+    limit = speaker.limits.max_cps
+
+    def cost(i: int, j: int) -> float:
+        begin, end = at(i) if i else 0, at(j)
+        if begin is None or end is None or end <= begin:
+            return 0.0
+        cps = len(join_tokens(tokens[i:j])) * speaker.rate / (end - begin)
+        return UNEVEN_WEIGHT * max(0.0, cps - pace) + TOO_FAST_WEIGHT * max(0.0, cps - limit)
+
+    return cost
 
 
 def _halve(

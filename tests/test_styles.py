@@ -118,3 +118,22 @@ def test_display_windows_hold_every_style(name: str, lengths: list[int]) -> None
         assert cue.end - cue.start <= limits.max_seconds * RATE + 1
         assert len(cue.lines) <= limits.max_lines
         assert break_lines(cue.text, limits) is not None
+
+
+@pytest.mark.parametrize("engine", ["espeak", "piper"])
+def test_a_shorts_cue_never_spans_a_pause(tools: None, tmp_path: Path, engine: str) -> None:
+    script = tmp_path / "pauses.txt"
+    script.write_text(
+        "At nine, the ferry left, so we ran, and the gulls, as ever, followed.\n",
+        encoding="utf-8",
+    )
+    out = runner.invoke(
+        app,
+        ["render", str(script), "-o", str(tmp_path), "--engine", engine,
+         "--subtitle-style", "shorts"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.stderr
+    cues = [c.content for c in srt.parse((tmp_path / "pauses.srt").read_text(encoding="utf-8"))]
+    # Every comma is a pause the engine makes: no cue goes on past one.
+    assert all("," not in cue.rstrip(",") for cue in cues), cues
+    assert " ".join(cues) == script.read_text(encoding="utf-8").strip()
