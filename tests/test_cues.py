@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from narrator.cues import (
     FRAME_RATES,
-    GAP_FRAMES,
     GAP_MS,
     Frames,
     SpokenSpan,
@@ -21,6 +20,7 @@ from narrator.cues import (
     display_windows,
 )
 from narrator.segment import MAX_LINE, CueLimits, break_lines
+from narrator.styles import STYLES
 from narrator.subtitles import compose_srt
 from narrator.timeline import (
     Cue,
@@ -125,11 +125,18 @@ def test_display_windows_properties(programme: tuple[list[SpokenSpan], int]) -> 
 
 
 @settings(max_examples=150, deadline=None)
-@given(programme=programmes(), fps=st.sampled_from(sorted(FRAME_RATES)))
-def test_display_windows_on_frames(programme: tuple[list[SpokenSpan], int], fps: str) -> None:
+@given(
+    programme=programmes(),
+    fps=st.sampled_from(sorted(FRAME_RATES)),
+    style=st.sampled_from(sorted(STYLES)),
+    gap=st.integers(min_value=0, max_value=4),
+)
+def test_display_windows_on_frames(
+    programme: tuple[list[SpokenSpan], int], fps: str, style: str, gap: int
+) -> None:
     spans, total = programme
-    frames = Frames(FRAME_RATES[fps])
-    cues = display_windows(spans, total, RATE, LIMITS, frames)
+    frames = Frames(FRAME_RATES[fps], gap)
+    cues = display_windows(spans, total, RATE, STYLES[style].limits, frames)
     frame = RATE / frames.fps
 
     def on_frame(sample: int) -> bool:
@@ -140,8 +147,8 @@ def test_display_windows_on_frames(programme: tuple[list[SpokenSpan], int], fps:
         assert abs(cue.start - span.start) <= frame / 2 + 1, "moved more than half a frame"
         assert cue.end > cue.start
     for before, after in itertools.pairwise(cues):
-        if after.start - before.start >= (GAP_FRAMES + 1) * frame:
-            assert after.start - before.end >= GAP_FRAMES * frame - 1, "closer than 2 frames"
+        if after.start - before.start >= (gap + 1) * frame:
+            assert after.start - before.end >= gap * frame - 1, "closer than the gap"
         if after.start > before.start:
             assert before.end <= after.start, "overlapping"
 
