@@ -61,7 +61,7 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
     "paragraph_pause": ("paragraph_pause_ms", int),
     "encoding": ("encoding", str),
     "speak_headings": ("speak_headings", bool),
-    "fps": ("fps", str),
+    "fps": ("fps", str),  # 25 and 29.97 as numbers too: see _Reader.overrides
 }
 _TOP_KEYS = frozenset({"render", "clean", "lexicon", "subtitles"})
 _SUBTITLE_KEYS = frozenset({"style", *LIMIT_KEYS})
@@ -143,11 +143,11 @@ class _Reader:
                 if kind is float and isinstance(value, int) and not isinstance(value, bool):
                     value = float(value)
                 limits[key] = self.typed(value, f"subtitles.{key}", kind)
-                self.check(f"subtitles.{key}", partial(style, DEFAULT_STYLE, **{key: value}))
-        self.check(
-            "subtitles",
-            partial(style, overrides.subtitle_style or DEFAULT_STYLE, **limits),
-        )
+        chosen = overrides.subtitle_style or DEFAULT_STYLE
+        for key in limits:
+            # Each limit against the chosen style, so the error names the key that breaks it.
+            self.check(f"subtitles.{key}", partial(style, chosen, **{key: limits[key]}))
+        self.check("subtitles", partial(style, chosen, **limits))
         lexicon = self.lexicon(data.get("lexicon", []))
         return Project(self.path, overrides, cleaning, lexicon, limits)
 
@@ -155,6 +155,8 @@ class _Reader:
         values: dict[str, Any] = {}
         for key, value in render.items():
             name, kind = _RENDER_KEYS[key]
+            if key == "fps" and isinstance(value, int | float) and not isinstance(value, bool):
+                value = f"{value:g}"
             values[name] = self.typed(value, f"render.{key}", kind)
             if key in _CHECKS:
                 self.check(f"render.{key}", partial(_CHECKS[key], value))

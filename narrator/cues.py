@@ -75,12 +75,14 @@ def display_windows(
     into the next one's gap is cut short there: the gap wins. Spans must be
     sorted and not overlap.
     """
-    starts = [s.start if frames is None else _on_frame(s.start, rate, frames) for s in spans]
+    starts = [s.start if frames is None else _on_frame(s.start, rate, frames, total) for s in spans]
     cues: list[Cue] = []
     longest = round(limits.max_seconds * rate)
     for k, span in enumerate(spans):
         start = starts[k]
-        limit = total if k + 1 == len(spans) else _latest_end(starts[k + 1], rate, frames)
+        limit = total
+        if k + 1 < len(spans):
+            limit = min(total, _latest_end(starts[k + 1], rate, frames))
         reading = max(limits.min_seconds, len(span.text) / limits.max_cps)
         wanted = max(span.speech_end, span.start + round(reading * rate))
         end = min(wanted, span.start + longest, limit)
@@ -91,8 +93,12 @@ def display_windows(
     return tuple(cues)
 
 
-def _on_frame(sample: int, rate: int, frames: Frames) -> int:
-    return frames.boundary(frames.nearest(sample, rate), rate)
+def _on_frame(sample: int, rate: int, frames: Frames, total: int) -> int:
+    """The frame boundary nearest ``sample``, or the one before if that is past the audio."""
+    frame = frames.nearest(sample, rate)
+    if frames.boundary(frame, rate) > total:
+        frame -= 1
+    return frames.boundary(frame, rate)
 
 
 def _latest_end(next_start: int, rate: int, frames: Frames | None) -> int:
@@ -103,11 +109,16 @@ def _latest_end(next_start: int, rate: int, frames: Frames | None) -> int:
 
 
 def _frame_end(start: int, end: int, limit: int, rate: int, frames: Frames) -> int:
-    """``end`` on a frame boundary: rounded up to whole frames unless that passes ``limit``."""
-    first = frames.nearest(start, rate) + 1  # a cue lasts at least one frame
+    """``end`` on a frame boundary: rounded up to whole frames unless that passes ``limit``.
+
+    A cue lasts a frame at least, unless its neighbour is nearer than that (spans
+    closer than the gap): it then ends at ``limit``, so it never overlaps the next
+    cue or runs past the audio.
+    """
+    first = frames.nearest(start, rate) + 1
     last = max(first, frames.nearest(end, rate))
     if frames.boundary(last, rate) < end and frames.boundary(last + 1, rate) <= limit:
         last += 1
     while last > first and frames.boundary(last, rate) > limit:
         last -= 1
-    return frames.boundary(last, rate)
+    return min(frames.boundary(last, rate), max(limit, start + 1))

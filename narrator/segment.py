@@ -229,8 +229,19 @@ _INTENSIFIERS = frozenset(
     "very most so too quite rather really extremely fairly highly utterly deeply".split()
 )
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve twenty thirty forty "
-    "fifty sixty seventy eighty ninety hundred thousand million billion dozen".split()
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
+    "eighty ninety hundred thousand million billion trillion dozen first second third "
+    "fourth fifth sixth seventh eighth ninth tenth eleventh twelfth twentieth hundredth "
+    "thousandth".split()
+)
+# A number's scale goes with it: "5 | million" splits one amount.
+_SCALES = frozenset("hundred thousand million billion trillion dozen".split())
+# Titles before a name: "Dr. | Jones" splits the name.
+_TITLES = frozenset(
+    "mr mrs ms mx dr prof sir dame lord lady gen col maj capt lt sgt cpl adm gov sen rep "
+    "president minister general colonel major captain lieutenant sergeant admiral governor "
+    "senator king queen prince princess pope saint st".split()
 )
 _PRONOUNS = frozenset("i you he she it we they me him us them".split())
 # Common verbs that open a predicate: a break before one after a noun is the
@@ -261,13 +272,16 @@ _PENALTY = {kind: penalty for kind, _words, penalty in BREAK_RULES}
 _FUNCTION_WORDS = (
     _ARTICLES | _POSSESSIVES | _PREPOSITIONS | _CONJUNCTIONS | _CLINGING | _PRONOUNS | _AUXILIARIES
 )
-_NUMBER = re.compile(r"^[$€£]?\d[\d,.]*(?:st|nd|rd|th|s|%)?$")
+_NUMBER = re.compile(r"^[$€£]?\d[\d,.:]*(?:st|nd|rd|th|s|%)?$")
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$")
 _OPENERS = "\"'“‘(["
 
 
 def _is_number(word: str) -> bool:
-    return bool(_NUMBER.match(word)) or word.lower() in _NUMBER_WORDS
+    """A number in digits (2,500, 10:30, $5, 3rd) or words (fifteen, twenty-five, third)."""
+    if _NUMBER.match(word):
+        return True
+    return all(part in _NUMBER_WORDS for part in word.lower().split("-") if part)
 
 
 def _is_capitalised(word: str) -> bool:
@@ -291,14 +305,16 @@ def forbidden_break(before: str, after: str) -> str | None:
     if before.endswith("-") or after.startswith("-"):
         return "hyphen"
     word = before.rstrip("'\"’”")
-    if _is_capitalised(after) and (_is_capitalised(word) or _ORDINAL.match(word)):
+    if _is_capitalised(after) and (
+        _is_capitalised(word) or _ORDINAL.match(word) or _bare(word) in _TITLES
+    ):
         return "name"
     following = _bare(after)
     if (
         _is_number(word)
         and after[:1].isalpha()
         and following not in _FUNCTION_WORDS
-        and not _is_number(following)
+        and (not _is_number(following) or following in _SCALES)
     ):
         return "number-unit"
     bare = _bare(before)
@@ -308,7 +324,8 @@ def forbidden_break(before: str, after: str) -> str | None:
         ("preposition", _PREPOSITIONS),
         ("intensifier", _INTENSIFIERS),
     ):
-        if bare in words:
+        # "most | of the troops": a quantifier, not an intensifier.
+        if bare in words and not (kind == "intensifier" and following == "of"):
             return kind
     return None
 

@@ -38,6 +38,16 @@ LIMITS = CueLimits()
     ("before", "after", "kind"),
     [
         ("Syrian", "Army", "name"),
+        ("Dr.", "Jones", "name"),  # a title before a name (found in review)
+        ("Mr.", "Smith", "name"),
+        ("third", "year", "number-unit"),  # the "its third | year of besiegement"
+        ("fifteen", "soldiers", "number-unit"),
+        ("twenty-five", "soldiers", "number-unit"),
+        ("$5", "million", "number-unit"),
+        ("ten", "thousand", "number-unit"),
+        ("10:30", "a.m.", "number-unit"),
+        ("most", "of", None),  # "most of the troops": a quantifier
+        ("most", "people", "intensifier"),
         ("Army", "High", "name"),
         ("High", "Command", "name"),
         ("Deir", "Ezzor", "name"),
@@ -48,7 +58,7 @@ LIMITS = CueLimits()
         ("2,500", "troops", "number-unit"),
         ("40", "km", "number-unit"),
         ("5", "p.m.", "number-unit"),
-        ("seven", "hundred", None),
+        ("seven", "hundred", "number-unit"),  # one amount: "seven | hundred" splits it
         ("hundred", "troops", "number-unit"),
         ("the", "river", "article"),
         ("a", "very", "article"),

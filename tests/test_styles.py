@@ -58,6 +58,11 @@ def test_the_style_and_its_limits_come_from_narrator_toml(tmp_path: Path) -> Non
     config.write_text("[subtitles]\nmax_line = 4\n")
     with pytest.raises(SettingError, match=r"narrator.toml: subtitles.max_line: max_line 4"):
         load(tmp_path / "talk.txt")
+    # Each limit is checked against the chosen style, not the default one.
+    config.write_text('[render]\nfps = 29.97\n[subtitles]\nstyle = "shorts"\nmax_seconds = 0.7\n')
+    project = load(tmp_path / "talk.txt")
+    assert project.limits == {"max_seconds": 0.7}
+    assert project.overrides.fps == "29.97"  # a number is read as the rate it spells
     config.write_text('[subtitles]\nmin_seconds = 8\n')
     with pytest.raises(SettingError, match=r"subtitles.min_seconds: min_seconds 8.0 is above"):
         load(tmp_path / "talk.txt")
