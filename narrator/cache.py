@@ -12,7 +12,7 @@ import stat
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -74,6 +74,25 @@ def cache_key(*parts: str) -> str:
         data = part.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
+    return digest.hexdigest()
+
+
+def source_digest(modules: Iterable[str]) -> str:
+    """A hex digest of the named modules' source files (their bytes, in the given order).
+
+    A module without a source file (a frozen or compiled build) counts by its name.
+    """
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        try:
+            data = Path(origin).read_bytes() if origin else name.encode()
+        except OSError:
+            data = name.encode()
+        digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
 
 

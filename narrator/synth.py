@@ -252,9 +252,13 @@ def _reading(
     tokens: Sequence[Token], at: Callable[[int], int | None], speaker: SentenceSpeaker
 ) -> Callable[[int, int], float]:
     """The cost of a cue's reading speed: faster than the sentence's, or than the limit."""
+    # Called for every span the cut search weighs: lengths come from prefix sums.
+    prefix = [0]
+    for token in tokens:
+        prefix.append(prefix[-1] + len(token.text) + 1)
     total = at(len(tokens))
-    chars = len(join_tokens(tokens))
-    if not total or chars == 0:
+    chars = prefix[-1] - 1
+    if not total or chars <= 0:
         return lambda _i, _j: 0.0
     pace = chars * speaker.rate / total
     limit = speaker.limits.max_cps
@@ -263,7 +267,7 @@ def _reading(
         begin, end = at(i) if i else 0, at(j)
         if begin is None or end is None or end <= begin:
             return 0.0
-        cps = len(join_tokens(tokens[i:j])) * speaker.rate / (end - begin)
+        cps = (prefix[j] - prefix[i] - 1) * speaker.rate / (end - begin)
         return UNEVEN_WEIGHT * max(0.0, cps - pace) + TOO_FAST_WEIGHT * max(0.0, cps - limit)
 
     return cost

@@ -7,6 +7,7 @@ script order, so the stitcher can write the programme as it goes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -25,9 +26,12 @@ if TYPE_CHECKING:
     from narrator.plan import Plan, PlanSentence
     from narrator.synth import SentenceSpeaker, SpokenSentence
 
-# Bumped whenever narrator's own processing changes what a cached sentence holds
-# (trimming, cue cutting, the entry's layout), so old entries are never reused.
+# Bumped whenever the entry's layout changes. What narrator's own code makes of a
+# sentence (trimming, cue cutting, an engine's word marks) is in the key too, as a
+# digest of the modules that do it: an edit of the break rules must not bring back
+# cues cut by the old ones, even without a new version number.
 CACHE_FORMAT = "sentence-1"
+PROCESSING_MODULES = ("narrator.synth", "narrator.segment", "narrator.spoken")
 # Fewer sentences to synthesize than this are spoken in-process: starting workers
 # (each loads its engine) costs more than it saves.
 POOL_MIN_SENTENCES = 8
@@ -105,8 +109,26 @@ def sentence_key(fingerprint: str, sentence: PlanSentence, limits: CueLimits) ->
     from narrator.cache import cache_key
 
     return cache_key(
-        CACHE_FORMAT, __version__, fingerprint, sentence.text, repr(sentence.said), repr(limits)
+        CACHE_FORMAT,
+        __version__,
+        processing_digest(),
+        fingerprint,
+        sentence.text,
+        repr(sentence.said),
+        repr(limits),
     )
+
+
+@functools.cache
+def processing_digest(modules: tuple[str, ...] = PROCESSING_MODULES) -> str:
+    """A digest of the source of the modules that make a cached sentence; once a process.
+
+    The engine modules count as well (their word marks become the cue cuts).
+    """
+    from narrator.cache import source_digest
+
+    names = (*modules, *sorted({info.module for info in ENGINES.values()}))
+    return source_digest(names)
 
 
 def pack(spoken: SpokenSentence, rate: int) -> bytes:

@@ -471,3 +471,31 @@ def test_two_processes_hammering_the_same_keys_never_see_a_bad_payload(tmp_path:
         assert hits >= theirs > 0  # it read the other's entries, not only its own
     assert ClipCache(tmp_path).info().size_bytes <= 600_000
     assert list(tmp_path.rglob("*.tmp")) == []
+
+
+def test_source_digest_follows_the_modules_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clip cache key holds a digest of narrator's own processing code: an edit of
+    the break rules must not bring back cues cut by the old ones."""
+    (tmp_path / "rules_here.py").write_text("PENALTY = 1\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = cache.source_digest(["rules_here"])
+    assert cache.source_digest(["rules_here"]) == before
+    (tmp_path / "rules_here.py").write_text("PENALTY = 2\n", encoding="utf-8")
+    assert cache.source_digest(["rules_here"]) != before
+    assert cache.source_digest(["no_such_module_here"]) != before  # counted by its name
+
+
+def test_the_sentence_key_holds_the_processing_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    from narrator import synthesis
+    from narrator.plan import make_plan
+    from narrator.script import read_script_bytes
+    from narrator.settings import RenderSettings
+
+    settings = RenderSettings()
+    plan = make_plan(read_script_bytes(b"The ferry left.\n", "k.txt"), settings)
+    (sentence,) = plan.sentences
+    key = synthesis.sentence_key("f", sentence, settings.limits)
+    monkeypatch.setattr(synthesis, "processing_digest", lambda: "another version of the rules")
+    assert synthesis.sentence_key("f", sentence, settings.limits) != key
