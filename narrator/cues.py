@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from narrator.segment import CueLimits, break_lines
-from narrator.timeline import Cue
+from narrator.timeline import Cue, Word
 
 #: Frame rates a video editor uses, as --fps spells them, and exactly.
 FRAME_RATES: dict[str, Fraction] = {
@@ -31,6 +31,17 @@ class SpokenSpan:
     text: str
     start: int
     speech_end: int
+    #: Where each of its words is heard (see ``Cue.words``); empty without word timing.
+    words: tuple[Word, ...] = ()
+
+    def shifted(self, offset: int) -> SpokenSpan:
+        """The same span ``offset`` samples later."""
+        return SpokenSpan(
+            self.text,
+            self.start + offset,
+            self.speech_end + offset,
+            tuple(w.shifted(offset) for w in self.words),
+        )
 
 
 @dataclass(frozen=True)
@@ -89,8 +100,32 @@ def display_windows(
         if frames is not None:
             end = _frame_end(start, end, limit, rate, frames)
         lines = cue_lines(span.text, limits)
-        cues.append(Cue(k + 1, span.text, start, max(end, start + 1), lines))
+        end = max(end, start + 1)
+        cues.append(Cue(k + 1, span.text, start, end, lines, fit_words(span.words, start, end)))
     return tuple(cues)
+
+
+def fit_words(words: Sequence[Word], start: int, end: int) -> tuple[Word, ...]:
+    """``words`` moved inside the window from ``start`` to ``end``, strictly increasing.
+
+    A word starting before the window starts with it; one that would not start
+    after the word before it (the window cut it short, or two marks coincide)
+    is merged into that word, so the texts still join into the cue's. Each word
+    ends where the next starts; the last where it ended, at the window's end at
+    the latest.
+    """
+    if not words:
+        return ()
+    kept: list[tuple[str, int]] = []
+    for word in words:
+        at = min(max(word.start, start), end - 1)
+        if kept and at <= kept[-1][1]:
+            kept[-1] = (f"{kept[-1][0]} {word.text}", kept[-1][1])
+        else:
+            kept.append((word.text, at))
+    last = max(min(words[-1].end, end), kept[-1][1] + 1)
+    ends = [at for _, at in kept[1:]] + [last]
+    return tuple(Word(text, at, stop) for (text, at), stop in zip(kept, ends, strict=True))
 
 
 def _on_frame(sample: int, rate: int, frames: Frames, total: int) -> int:

@@ -17,6 +17,7 @@ from narrator.timeline import (
     TimedParagraph,
     TimedSentence,
     Timeline,
+    Word,
     clock,
     seconds,
 )
@@ -36,6 +37,8 @@ class Outputs:
     vtt: str
     page: str
     chapter_list: str | None = None
+    #: The karaoke subtitles (ASS), written when the timeline has word times.
+    karaoke: str | None = None
 
 
 def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
@@ -44,6 +47,12 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
 
     def span(start: int, end: int) -> dict[str, float]:
         return {"start": seconds(start, rate), "end": seconds(end, rate)}
+
+    def cue_record(cue: Cue) -> dict[str, Any]:
+        record: dict[str, Any] = {"index": cue.index, **span(cue.start, cue.end), "text": cue.text}
+        if cue.words:
+            record["words"] = [{"text": w.text, **span(w.start, w.end)} for w in cue.words]
+        return record
 
     made = timeline.provenance
     return {
@@ -68,6 +77,8 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
         "subtitles": {
             "srt": outputs.srt,
             "vtt": outputs.vtt,
+            # Karaoke (ASS, word by word): None when the engine gives no word times.
+            "karaoke": outputs.karaoke,
             "cues": len(timeline.cues),
             # The video frame rate the cues are timed to (2 frames apart), or None (80 ms).
             "fps": timeline.provenance.fps,
@@ -89,10 +100,7 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
                         "text": sentence.text,
                         # Exactly what the engine was given; pieces joined by a space.
                         "spoken": sentence.spoken,
-                        "cues": [
-                            {"index": cue.index, **span(cue.start, cue.end), "text": cue.text}
-                            for cue in sentence.cues
-                        ],
+                        "cues": [cue_record(cue) for cue in sentence.cues],
                     }
                     for s_number, sentence in enumerate(paragraph.sentences, start=1)
                 ],
@@ -141,7 +149,16 @@ def read_timeline(data: dict[str, Any]) -> Timeline:
                     at(s["start"]),
                     at(s["end"]),
                     tuple(
-                        Cue(int(c["index"]), str(c["text"]), at(c["start"]), at(c["end"]))
+                        Cue(
+                            int(c["index"]),
+                            str(c["text"]),
+                            at(c["start"]),
+                            at(c["end"]),
+                            words=tuple(
+                                Word(str(w["text"]), at(w["start"]), at(w["end"]))
+                                for w in c.get("words", ())
+                            ),
+                        )
                         for c in s["cues"]
                     ),
                 )
@@ -196,6 +213,7 @@ def recorded_outputs(data: dict[str, Any]) -> list[str]:
         data["audio"]["file"],
         data["subtitles"]["srt"],
         data["subtitles"]["vtt"],
+        data["subtitles"].get("karaoke"),
         data["page"],
         data["chapter_list"],
     ]

@@ -1,4 +1,8 @@
-"""A self-contained HTML page to check a render: audio, live captions, segments, dropped lines."""
+"""A self-contained HTML page to check a render: audio, live captions, segments, dropped lines.
+
+With word times the caption highlights the word being spoken; a waveform strip
+with the cues on it shows where the speech is, and seeks where it is clicked.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from typing import Any
 from urllib.parse import quote
 
 from narrator.manifest import Outputs
-from narrator.timeline import Timeline, clock, seconds
+from narrator.timeline import Cue, Timeline, clock, seconds
+from narrator.waveform import Waveform
+
+# The strip's height in its own units: a column's peak is drawn up and down from the middle.
+_STRIP_HEIGHT = 100
 
 # Everything is inline and the cues are embedded: a page opened from disk (file://)
 # may not fetch a separate .vtt track, so the script builds the track from this data.
@@ -22,6 +30,12 @@ audio { width: 100%; }
   background: #000c; color: #fff; text-align: center; white-space: pre-line;
   font-size: 1.15rem; }
 .caption:empty { visibility: hidden; }
+.caption .word.current { color: #ffd700; }
+.strip { display: block; width: 100%; height: 4rem; margin-top: .5rem; cursor: pointer;
+  background: #8881; border-radius: .3rem; }
+.strip .region { fill: var(--accent); opacity: .18; }
+.strip .wave { fill: var(--muted); }
+.strip .playhead { stroke: var(--accent); stroke-width: 2; }
 ol.segments { padding-left: 0; list-style: none; }
 .segments li { display: flex; gap: .8rem; padding: .35rem .5rem; border-radius: .3rem;
   cursor: pointer; }
@@ -56,9 +70,51 @@ function mark(selector, element) {
   }
   if (element) element.classList.add("active");
 }
+const cueData = new Map(data.cues.map((c) => [String(c.index), c]));
+function showCaption(active) {
+  const words = active ? cueData.get(active.id).words : null;
+  if (!words) {
+    caption.textContent = active ? active.text : "";
+    return;
+  }
+  caption.replaceChildren();
+  for (const w of words) {
+    const span = document.createElement("span");
+    span.className = "word";
+    span.textContent = w.text;
+    span.dataset.start = w.start;
+    span.dataset.end = w.end;
+    caption.append(span, w.after);
+  }
+}
+// The word being spoken: timeupdate comes only a few times a second, so while
+// playing this runs every frame.
+function highlight() {
+  const time = audio.currentTime;
+  for (const span of caption.querySelectorAll(".word")) {
+    const on = Number(span.dataset.start) <= time && time < Number(span.dataset.end);
+    span.classList.toggle("current", on);
+  }
+  playhead.setAttribute("x1", time / data.duration * strip.viewBox.baseVal.width);
+  playhead.setAttribute("x2", playhead.getAttribute("x1"));
+}
+function frame() {
+  highlight();
+  if (!audio.paused && !audio.ended) requestAnimationFrame(frame);
+}
+const strip = document.getElementById("waveform");
+const playhead = strip.querySelector(".playhead");
+strip.addEventListener("click", (event) => {
+  const box = strip.getBoundingClientRect();
+  const share = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+  audio.currentTime = share * data.duration;
+});
+audio.addEventListener("play", () => requestAnimationFrame(frame));
+for (const kind of ["seeked", "pause", "timeupdate"]) audio.addEventListener(kind, highlight);
 track.addEventListener("cuechange", () => {
   const active = track.activeCues.length ? track.activeCues[0] : null;
-  caption.textContent = active ? active.text : "";
+  showCaption(active);
+  highlight();
   mark(".cue", active ? cueSpans.get(active.id) : null);
 });
 function segmentAt(time) {
@@ -83,20 +139,68 @@ def _data(timeline: Timeline) -> dict[str, Any]:
     return {
         "language": "en",
         "duration": seconds(timeline.samples, rate),
-        "cues": [
-            {
-                "index": c.index,
-                "start": seconds(c.start, rate),
-                "end": seconds(c.end, rate),
-                "text": c.shown,
-            }
-            for c in timeline.cues
-        ],
+        "cues": [_cue_data(c, rate) for c in timeline.cues],
     }
 
 
-def compose_page(timeline: Timeline, outputs: Outputs) -> str:
-    """The HTML page for a timeline; it plays ``outputs.audio`` from the same folder."""
+def _cue_data(cue: Cue, rate: int) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "index": cue.index,
+        "start": seconds(cue.start, rate),
+        "end": seconds(cue.end, rate),
+        "text": cue.shown,
+    }
+    if cue.words:
+        found["words"] = [
+            {
+                "text": text,
+                "after": after,
+                "start": seconds(word.start, rate),
+                "end": seconds(word.end, rate),
+            }
+            for word, (text, after) in zip(cue.words, cue.shown_words(), strict=True)
+        ]
+    return found
+
+
+def _strip(timeline: Timeline, waveform: Waveform | None) -> str:
+    """The waveform strip as inline SVG: the cues' regions, the peaks, a playhead.
+
+    Its width in its own units is the number of columns (1000 without a
+    waveform); the page stretches it to the player's width.
+    """
+    width = len(waveform.peaks) if waveform is not None and waveform.peaks else 1000
+    middle = _STRIP_HEIGHT / 2
+    scale = width / max(timeline.samples, 1)
+    regions = [
+        f'<rect class="region" data-cue="{c.index}" x="{c.start * scale:.2f}" y="0" '
+        f'width="{max(c.end - c.start, 1) * scale:.2f}" height="{_STRIP_HEIGHT}"></rect>'
+        for c in timeline.cues
+    ]
+    wave = ""
+    if waveform is not None and waveform.peaks:
+        # Heights are shown against the loudest column, so quiet speech still shows.
+        loudest = max(max(waveform.peaks), 1)
+        heights = [middle * p / loudest for p in waveform.peaks]
+        top = " ".join(f"{c + 0.5} {middle - h:.1f}" for c, h in enumerate(heights))
+        bottom = " ".join(
+            f"{c + 0.5} {middle + h:.1f}" for c, h in reversed(list(enumerate(heights)))
+        )
+        wave = f'<path class="wave" d="M0 {middle} L{top} {width} {middle} L{bottom} Z"></path>'
+    return (
+        f'<svg id="waveform" class="strip" viewBox="0 0 {width} {_STRIP_HEIGHT}" '
+        'preserveAspectRatio="none" role="img" aria-label="Waveform: click to seek">'
+        f"{''.join(regions)}{wave}"
+        f'<line class="playhead" x1="0" x2="0" y1="0" y2="{_STRIP_HEIGHT}" '
+        'vector-effect="non-scaling-stroke"></line></svg>'
+    )
+
+
+def compose_page(timeline: Timeline, outputs: Outputs, waveform: Waveform | None = None) -> str:
+    """The HTML page for a timeline; it plays ``outputs.audio`` from the same folder.
+
+    ``waveform`` (from the programme's audio) is drawn in the strip under the player.
+    """
     rate = timeline.sample_rate
     pending = list(timeline.chapters)  # in script order, so in time order
     rows: list[str] = []
@@ -141,6 +245,7 @@ def compose_page(timeline: Timeline, outputs: Outputs) -> str:
             '<section class="player">',
             f'<audio id="audio" controls preload="auto" src="{escape(quote(outputs.audio))}">'
             "</audio>",
+            _strip(timeline, waveform),
             '<div id="caption" class="caption" aria-live="polite"></div>',
             "</section>",
             "<h2>Segments</h2>",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from narrator.errors import NarratorError, SynthesisError
+from narrator.errors import NarratorError, OutputError, SynthesisError
 from narrator.formats import AudioFormat
 from narrator.script import ScriptSource, as_source
 from narrator.settings import RenderSettings
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from narrator.plan import Plan
     from narrator.script import Script
     from narrator.synthesis import Heard
+    from narrator.waveform import Waveform
 
 __all__ = ["Progress", "RenderResult", "RenderSettings", "Update", "render", "render_all"]
 
@@ -70,6 +71,8 @@ class RenderResult:
     page: Path
     manifest: Path
     chapter_list: Path | None = None
+    #: The karaoke subtitles (ASS); None when the engine gives no word times.
+    karaoke: Path | None = None
     #: Outputs of an earlier render of the same stem that this one no longer
     #: writes (say ``talk.mp3`` after rendering ``--format wav``), now deleted.
     removed: tuple[Path, ...] = ()
@@ -118,7 +121,7 @@ class RenderResult:
         return self.timeline.provenance.fingerprint
 
 
-_TEXT_OUTPUTS = ("srt", "vtt", "html", "json")
+_TEXT_OUTPUTS = ("srt", "vtt", "ass", "html", "json")
 
 
 def render(
@@ -131,7 +134,8 @@ def render(
     """Render a script (a file, or a ScriptSource) into ``settings.out_dir``; return the result.
 
     Writes ``<stem>.<format>``, ``<stem>.srt``, ``<stem>.vtt``, ``<stem>.html``,
-    ``<stem>.json`` and, when the script has headings, ``<stem>.chapters.txt``,
+    ``<stem>.json``, when the engine gives word times ``<stem>.ass`` (karaoke)
+    and, when the script has headings, ``<stem>.chapters.txt``,
     together or not at all, and deletes the outputs of an earlier render of the
     same stem that this one does not write (see ``RenderResult.removed``).
     Sentences found in ``cache`` are not synthesized again; the others are
@@ -250,7 +254,7 @@ def _render_plan(
     counter: _Counter,
 ) -> RenderResult:
     """Stitch a plan's heard sentences into the programme and write every output."""
-    from narrator.cues import SpokenSpan
+    from narrator.ass import compose_ass, has_words
     from narrator.files import Staging
     from narrator.manifest import Outputs, compose_chapters, manifest_json
     from narrator.page import compose_page
@@ -289,10 +293,7 @@ def _render_plan(
                     )
                 programme.pause(planned.silence_ms)
                 offset = programme.add(spoken.pcm)
-                spans.extend(
-                    SpokenSpan(s.text, offset + s.start, offset + s.speech_end)
-                    for s in spoken.spans
-                )
+                spans.extend(s.shifted(offset) for s in spoken.spans)
                 placed.append((offset, offset + spoken.samples, len(spans), spoken.spoken))
                 cached += sentence.cached
                 counter.tell(stem, "synthesizing", len(placed), total, cached)
@@ -302,6 +303,8 @@ def _render_plan(
             if programme is not None:
                 programme.close()
         timeline = assemble(plan, spans, placed, programme.position, programme.rate, provenance)
+        # From the programme as heard: after anything that rewrites the WAV (mastering).
+        waveform = _waveform(wav)
         audio = folder / f"{stem}.{audio_format}"
         if audio_format is not AudioFormat.WAV:
             stage = f"encoding {audio_format}"
@@ -317,10 +320,13 @@ def _render_plan(
             vtt=f"{stem}.vtt",
             page=f"{stem}.html",
             chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
+            karaoke=f"{stem}.ass" if has_words(timeline) else None,
         )
         staging.write_text(outputs.srt, compose_srt(timeline))
         staging.write_text(outputs.vtt, compose_vtt(timeline))
-        staging.write_text(outputs.page, compose_page(timeline, outputs))
+        if outputs.karaoke is not None:
+            staging.write_text(outputs.karaoke, compose_ass(timeline))
+        staging.write_text(outputs.page, compose_page(timeline, outputs, waveform))
         if outputs.chapter_list is not None:
             staging.write_text(outputs.chapter_list, chapter_text)
         staging.write_text(f"{stem}.json", manifest_json(timeline, outputs))
@@ -336,10 +342,23 @@ def _render_plan(
         page=folder / outputs.page,
         manifest=folder / f"{stem}.json",
         chapter_list=folder / outputs.chapter_list if outputs.chapter_list else None,
+        karaoke=folder / outputs.karaoke if outputs.karaoke else None,
         removed=tuple(removed),
         cached=cached,
         synthesized=total - cached,
     )
+
+
+def _waveform(wav: Path) -> Waveform:
+    """The programme's waveform for the page; a WAV that cannot be read back is an OutputError."""
+    import wave
+
+    from narrator.waveform import measure_waveform
+
+    try:
+        return measure_waveform(wav)
+    except (OSError, wave.Error) as exc:
+        raise OutputError(f"{wav}: cannot read the audio back for its waveform ({exc})") from None
 
 
 def assemble(

@@ -51,6 +51,8 @@ def summary_lines(result: RenderResult) -> list[str]:
             f"{plural(len(result.paragraphs), 'paragraph')}, {plural(sentences, 'sentence')}",
         ),
     ]
+    if result.karaoke is not None:
+        rows.append(("karaoke", result.karaoke, "word by word"))
     if result.chapter_list is not None:
         entries = compose_chapters(result.timeline).count("\n")
         rows.append(("chapters", result.chapter_list, plural(entries, "chapter")))
@@ -65,6 +67,9 @@ def summary_lines(result: RenderResult) -> list[str]:
         f"removed    {path}  (an earlier render's, not written this time)"
         for path in result.removed
     ]
+    if result.karaoke is None:
+        engine = result.timeline.provenance.engine
+        lines.append(f"karaoke    none: {engine} gives no word times (espeak and piper do)")
     dropped = len(result.script.dropped)
     if dropped:
         lines.append(

@@ -6,7 +6,7 @@ import audioop
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from narrator.cues import SpokenSpan
+from narrator.cues import SpokenSpan, fit_words
 from narrator.engines import Clip, SpeechEngine
 from narrator.lexicon import Lexicon, Respelled
 from narrator.segment import (
@@ -19,6 +19,7 @@ from narrator.segment import (
     tokenize,
 )
 from narrator.spoken import cue_may_begin, spoken_form
+from narrator.timeline import Word
 
 # A 1 ms window whose peak is below this is silence. eSpeak's padding is digital
 # zero; the margin keeps faint noise from other engines out as well.
@@ -164,11 +165,14 @@ class SentenceSpeaker:
 
         cuts = choose_cuts(tokens, fits_here, allowed, self.limits, _reading(tokens, at, self))
         begins = [0] + [onset_at_or_after(pcm, starts[i] or 0, self.rate) for i, _ in cuts[1:]]
+        onsets = _word_onsets(pcm, starts, self.rate)
         spans = []
         for k, (i, j) in enumerate(cuts):
             nxt = begins[k + 1] if k + 1 < len(cuts) else total
             end = speech_end_before(pcm, nxt, begins[k], self.rate) if nxt < total else total
-            spans.append(SpokenSpan(join_tokens(tokens[i:j]), begins[k], max(end, begins[k] + 1)))
+            end = max(end, begins[k] + 1)
+            words = _span_words(tokens[i:j], onsets[i:j], begins[k], end)
+            spans.append(SpokenSpan(join_tokens(tokens[i:j]), begins[k], end, words))
         return SpokenSentence(pcm, tuple(_strictly_increasing(spans)), respelled.spoken)
 
     def _speak_in_pieces(self, sentence: str, respelled: Respelled) -> SpokenSentence:
@@ -308,6 +312,40 @@ def _token_starts(
     return starts
 
 
+def _word_onsets(pcm: bytes, starts: Sequence[int | None], rate: int) -> list[int | None]:
+    """Each token's mark moved forward to where its speech starts, never past the next mark."""
+    onsets: list[int | None] = [None] * len(starts)
+    following: int | None = None  # the next token's mark, walking backwards
+    for k in range(len(starts) - 1, -1, -1):
+        mark = starts[k]
+        if mark is None:
+            continue
+        onset = onset_at_or_after(pcm, mark, rate)
+        if following is not None and following > mark:
+            onset = min(onset, following)
+        onsets[k] = onset
+        following = mark
+    return onsets
+
+
+def _span_words(
+    tokens: Sequence[Token], onsets: Sequence[int | None], start: int, end: int
+) -> tuple[Word, ...]:
+    """A span's words from its tokens' onsets; the first starts with the span.
+
+    A token without a time of its own (inside a span said as a whole) joins the
+    word before it: its time is never invented.
+    """
+    words: list[Word] = []
+    for token, onset in zip(tokens, onsets, strict=True):
+        if words and (onset is None or onset <= words[-1].start or onset >= end):
+            last = words.pop()
+            words.append(Word(f"{last.text} {token.text}", last.start, last.end))
+        else:
+            words.append(Word(token.text, onset if words and onset is not None else start, end))
+    return fit_words(words, start, end)
+
+
 def _strictly_increasing(spans: list[SpokenSpan]) -> list[SpokenSpan]:
     """Merge a span into the one before it if it would not start later (duplicate marks)."""
     merged: list[SpokenSpan] = []
@@ -315,6 +353,7 @@ def _strictly_increasing(spans: list[SpokenSpan]) -> list[SpokenSpan]:
         if merged and span.start <= merged[-1].start:
             last = merged.pop()
             end = max(last.speech_end, span.speech_end)
-            span = SpokenSpan(f"{last.text} {span.text}", last.start, end)
+            words = fit_words((*last.words, *span.words), last.start, end)
+            span = SpokenSpan(f"{last.text} {span.text}", last.start, end, words)
         merged.append(span)
     return merged

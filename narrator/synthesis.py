@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from narrator import __version__
 from narrator.cues import SpokenSpan
@@ -20,18 +20,20 @@ from narrator.engines import ENGINES, VoiceSettings
 from narrator.errors import NarratorError
 from narrator.lexicon import Lexicon, Respelled
 from narrator.segment import CueLimits
+from narrator.timeline import Word
 
 if TYPE_CHECKING:
     from narrator.cache import ClipCache
     from narrator.plan import Plan, PlanSentence
     from narrator.synth import SentenceSpeaker, SpokenSentence
 
-# Bumped whenever the entry's layout changes. What narrator's own code makes of a
-# sentence (trimming, cue cutting, an engine's word marks) is in the key too, as a
-# digest of the modules that do it: an edit of the break rules must not bring back
-# cues cut by the old ones, even without a new version number.
-CACHE_FORMAT = "sentence-1"
-PROCESSING_MODULES = ("narrator.synth", "narrator.segment", "narrator.spoken")
+# Bumped whenever the entry's layout changes (2: each span's words). What narrator's
+# own code makes of a sentence (trimming, cue cutting, an engine's word marks, the
+# words fitted to their span) is in the key too, as a digest of the modules that do
+# it: an edit of the break rules must not bring back cues cut by the old ones, even
+# without a new version number.
+CACHE_FORMAT = "sentence-2"
+PROCESSING_MODULES = ("narrator.synth", "narrator.segment", "narrator.spoken", "narrator.cues")
 # Fewer sentences to synthesize than this are spoken in-process: starting workers
 # (each loads its engine) costs more than it saves.
 POOL_MIN_SENTENCES = 8
@@ -137,7 +139,10 @@ def pack(spoken: SpokenSentence, rate: int) -> bytes:
         {
             "rate": rate,
             "spoken": spoken.spoken,
-            "spans": [[s.text, s.start, s.speech_end] for s in spoken.spans],
+            "spans": [
+                [s.text, s.start, s.speech_end, [[w.text, w.start, w.end] for w in s.words]]
+                for s in spoken.spans
+            ],
         },
         ensure_ascii=False,
     ).encode()
@@ -151,11 +156,18 @@ def unpack(payload: bytes) -> tuple[SpokenSentence, int]:
     size = int.from_bytes(payload[:4], "little")
     try:
         header = json.loads(payload[4 : 4 + size])
-        spans = tuple(SpokenSpan(str(t), int(a), int(b)) for t, a, b in header["spans"])
+        spans = tuple(
+            SpokenSpan(str(t), int(a), int(b), _words(ws))
+            for t, a, b, ws in header["spans"]
+        )
         spoken = SpokenSentence(payload[4 + size :], spans, str(header["spoken"]))
         return spoken, int(header["rate"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"malformed cache entry: {exc}") from None
+
+
+def _words(rows: Any) -> tuple[Word, ...]:
+    return tuple(Word(str(text), int(start), int(end)) for text, start, end in rows)
 
 
 def worker_count(engine: str, jobs: int | None) -> int:

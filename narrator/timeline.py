@@ -14,6 +14,19 @@ from narrator.script import AlteredLine, Chapter, DroppedLine
 
 
 @dataclass(frozen=True)
+class Word:
+    """A written word (or words said as a whole) where it is heard: from its onset to the next's."""
+
+    text: str
+    start: int
+    end: int
+
+    def shifted(self, offset: int) -> Word:
+        """The same word ``offset`` samples later."""
+        return Word(self.text, self.start + offset, self.end + offset)
+
+
+@dataclass(frozen=True)
 class Cue:
     """A subtitle cue: its number, text, line layout and display window in samples."""
 
@@ -23,11 +36,32 @@ class Cue:
     end: int
     #: The text as shown: one or two lines.
     lines: tuple[str, ...] = ()
+    #: Its words, strictly increasing and inside the window, their texts joined by
+    #: spaces the cue's text; empty when the engine gives no word timing.
+    words: tuple[Word, ...] = ()
 
     @property
     def shown(self) -> str:
         """The cue's lines joined by newlines (its text when it has no layout)."""
         return "\n".join(self.lines) if self.lines else self.text
+
+    def shown_words(self) -> tuple[tuple[str, str], ...]:
+        """Each word as shown, with what follows it: a space, a line break, or nothing.
+
+        A word said as a whole may hold a line break. One line when the layout is
+        not the text broken at spaces; the words' own text when they do not join
+        into the cue's (a hand-edited manifest).
+        """
+        shown, joined = self.shown, " ".join(w.text for w in self.words)
+        if shown.replace("\n", " ") != self.text or joined != self.text:
+            shown = joined
+        pieces = []
+        at = 0
+        for word in self.words:
+            after = at + len(word.text)
+            pieces.append((shown[at:after], shown[after : after + 1]))
+            at = after + 1
+        return tuple(pieces)
 
 
 @dataclass(frozen=True)
