@@ -109,20 +109,20 @@ def fit_words(words: Sequence[Word], start: int, end: int) -> tuple[Word, ...]:
     """``words`` moved inside the window from ``start`` to ``end``, strictly increasing.
 
     A word starting before the window starts with it; one that would not start
-    after the word before it (the window cut it short, or two marks coincide)
-    is merged into that word, so the texts still join into the cue's. Each word
-    ends where the next starts; the last where it ended, at the window's end at
-    the latest.
+    after the word before it (two marks coincide), or not before the window's end
+    (the gap to the next cue cut it short), is merged into that word, so the texts
+    still join into the cue's. Each word ends where the next starts; the last
+    where it ended, at the window's end at the latest.
     """
     if not words:
         return ()
     kept: list[tuple[str, int]] = []
     for word in words:
-        at = min(max(word.start, start), end - 1)
-        if kept and at <= kept[-1][1]:
+        at = max(word.start, start)
+        if kept and (at <= kept[-1][1] or at >= end):
             kept[-1] = (f"{kept[-1][0]} {word.text}", kept[-1][1])
         else:
-            kept.append((word.text, at))
+            kept.append((word.text, min(at, end - 1)))
     last = max(min(words[-1].end, end), kept[-1][1] + 1)
     ends = [at for _, at in kept[1:]] + [last]
     return tuple(Word(text, at, stop) for (text, at), stop in zip(kept, ends, strict=True))

@@ -52,7 +52,7 @@ def summary_lines(result: RenderResult) -> list[str]:
         ),
     ]
     if result.karaoke is not None:
-        rows.append(("karaoke", result.karaoke, "word by word"))
+        rows.append(("karaoke", result.karaoke, f"{plural(len(result.cues), 'cue')}, word by word"))
     if result.chapter_list is not None:
         entries = compose_chapters(result.timeline).count("\n")
         rows.append(("chapters", result.chapter_list, plural(entries, "chapter")))

@@ -90,6 +90,7 @@ def test_render_writes_outputs_and_a_summary(tools: None, tmp_path: Path) -> Non
     code, out, err = invoke("render", str(SAMPLE), "--out-dir", str(tmp_path), "--engine", "espeak")
     assert code == 0, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "sample.ass",
         "sample.html",
         "sample.json",
         "sample.srt",

@@ -158,3 +158,123 @@ def test_dropped_lines_are_shown_with_their_reasons(browser: Any, rendered: Rend
     )
     body = browser.execute_script("return getComputedStyle(document.body).color")
     assert colour != body  # greyed
+
+
+def strip_regions(browser: Any) -> list[dict[str, float]]:
+    return list(
+        browser.execute_script(
+            "return Array.from(document.querySelectorAll('#waveform rect.region'), (r) => {"
+            "  const b = r.getBoundingClientRect(); return {left: b.left, width: b.width}; });"
+        )
+    )
+
+
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.83])
+def test_clicking_the_waveform_seeks_there(browser: Any, rendered: Renderer, share: float) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    result = rendered(SAMPLE)
+    open_page(browser, result)
+    strip = browser.find_element(By.ID, "waveform")
+    assert len(strip_regions(browser)) == len(result.cues)
+    assert browser.find_elements(By.CSS_SELECTOR, "#waveform path.wave")
+    width = strip.rect["width"]
+    # Selenium's offsets are from the element's centre.
+    offset = round(share * width - width / 2)
+    ActionChains(browser).move_to_element_with_offset(strip, offset, 0).click().perform()
+    clicked = (offset + width / 2) / width
+    pixel = result.duration / width
+    WebDriverWait(browser, 5).until(
+        lambda d: (
+            abs(
+                d.execute_script("return document.getElementById('audio').currentTime")
+                - clicked * result.duration
+            )
+            <= pixel
+        )
+    )
+    assert severe_console_messages(browser) == []
+
+
+def test_the_cue_regions_sit_where_the_cues_are(browser: Any, rendered: Renderer) -> None:
+    from selenium.webdriver.common.by import By
+
+    result = rendered(SAMPLE)
+    open_page(browser, result)
+    box = browser.find_element(By.ID, "waveform").rect
+    pixel = result.duration / box["width"]
+    for cue, region in zip(result.cues, strip_regions(browser), strict=True):
+        start = (region["left"] - box["x"]) / box["width"] * result.duration
+        length = region["width"] / box["width"] * result.duration
+        assert start == pytest.approx(result.timeline.seconds(cue.start), abs=pixel)
+        assert length == pytest.approx(result.timeline.seconds(cue.end - cue.start), abs=pixel)
+
+
+# The time, and the highlighted word's range and text (a line break inside it as a space).
+CURRENT_WORD = """
+const audio = document.getElementById('audio');
+const word = document.querySelector('#caption .word.current');
+return word ? [audio.currentTime, Number(word.dataset.start), Number(word.dataset.end),
+               word.textContent.replace(/\\n/g, " ")] : [audio.currentTime, null, null, null];
+"""
+
+
+def test_the_word_being_spoken_is_highlighted(browser: Any, rendered: Renderer) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    result = rendered(SAMPLE)
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    cues = [c for p in manifest["paragraphs"] for s in p["sentences"] for c in s["cues"]]
+    open_page(browser, result)
+    # Paused inside a word: that word and no other is highlighted.
+    for cue, k in ((cues[2], 3), (cues[5], 0), (cues[5], len(cues[5]["words"]) - 1)):
+        word = cue["words"][k]
+        middle = (word["start"] + word["end"]) / 2
+        browser.execute_script(f"document.getElementById('audio').currentTime = {middle};")
+        expected = [word["start"], word["end"], word["text"]]
+        WebDriverWait(browser, 5).until(
+            lambda d, e=expected: d.execute_script(CURRENT_WORD)[1:] == e
+        )
+        count = browser.execute_script(
+            "return document.querySelectorAll('#caption .word.current').length"
+        )
+        assert count == 1
+    # Playing: the highlight follows the speech, word after word.
+    browser.execute_script(
+        "const a = document.getElementById('audio'); a.currentTime = 0; a.play();"
+    )
+    seen: list[str] = []
+    for _ in range(400):
+        now, start, end, text = browser.execute_script(CURRENT_WORD)
+        if text is not None:
+            # Read at the same moment as the time, up to the frame not yet drawn.
+            assert start - 0.05 <= now < end + 0.05, (now, text, start, end)
+            if not seen or seen[-1] != text:
+                seen.append(text)
+        if len(seen) >= 6:
+            break
+        browser.execute_script("return new Promise((done) => setTimeout(done, 20));")
+    browser.execute_script("document.getElementById('audio').pause();")
+    assert len(seen) >= 6, seen
+    words = [w["text"] for c in cues for w in c["words"]]
+    assert seen == words[: len(seen)], "words skipped or out of order"
+    assert severe_console_messages(browser) == []
+
+
+def test_without_word_times_the_caption_is_plain_text(browser: Any, rendered: Renderer) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    result = rendered(SAMPLE, "pyttsx3")
+    open_page(browser, result)
+    cue = result.cues[1]
+    middle = result.timeline.seconds((cue.start + cue.end) // 2)
+    browser.execute_script(f"document.getElementById('audio').currentTime = {middle};")
+    WebDriverWait(browser, 5).until(
+        lambda d: d.find_element(By.ID, "caption").text.replace("\n", " ") == cue.text
+    )
+    assert browser.find_elements(By.CSS_SELECTOR, "#caption .word") == []
+    assert len(strip_regions(browser)) == len(result.cues)
+    assert severe_console_messages(browser) == []

@@ -31,8 +31,10 @@ def test_render_writes_three_consistent_files(
 ) -> None:
     script = SAMPLE if which == "sample" else seed
     result = rendered(script, engine)
+    # Karaoke only from an engine that says when each word is spoken.
+    karaoke = ("ass",) if engine != "pyttsx3" else ()
     assert sorted(p.name for p in result.audio.parent.iterdir()) == sorted(
-        f"{script.stem}.{ext}" for ext in ("wav", "srt", "vtt", "html", "json")
+        f"{script.stem}.{ext}" for ext in ("wav", "srt", "vtt", "html", "json", *karaoke)
     )
     manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
     subtitles = result.subtitles.read_text(encoding="utf-8")

@@ -64,7 +64,7 @@ def test_summary_lists_every_file_with_counts_that_match_them(
     written = sorted(p.name for p in out.iterdir())
     listed = sorted(Path(line.split()[1]).name for line in lines)
     assert listed == written
-    extensions = ("chapters.txt", "html", "json", "mp3", "srt", "vtt")
+    extensions = ("ass", "chapters.txt", "html", "json", "mp3", "srt", "vtt")
     assert written == [f"harbour.{ext}" for ext in extensions]
     by_kind = {line.split()[0]: line for line in lines}
     cues = len(list(srt.parse((out / "harbour.srt").read_text(encoding="utf-8"))))
@@ -79,6 +79,7 @@ def test_summary_lists_every_file_with_counts_that_match_them(
     chapters = (out / "harbour.chapters.txt").read_text(encoding="utf-8").splitlines()
     assert by_kind["chapters"].endswith(f" {plural(len(chapters), 'chapter')}")
     assert by_kind["manifest"].endswith(" 2 paragraphs, 4 sentences")
+    assert by_kind["karaoke"].endswith(f" {plural(cues, 'cue')}, word by word")
 
 
 def test_a_one_sentence_script_reads_in_the_singular(tools: None, tmp_path: Path) -> None:
