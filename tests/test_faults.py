@@ -446,6 +446,7 @@ def test_a_render_removes_the_earlier_outputs_it_no_longer_writes(
     second = render(script, _settings(out, "wav"))
     assert sorted(p.name for p in second.removed) == ["talk.chapters.txt", "talk.mp3"]
     assert sorted(p.name for p in out.iterdir()) == [
+        "talk.ass",
         "talk.html",
         "talk.json",
         "talk.notes.txt",

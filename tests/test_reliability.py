@@ -356,5 +356,5 @@ def test_a_render_waits_for_another_runs_commit_into_the_same_folder(
     _, err = run.communicate(timeout=60)
     assert run.returncode == 0, err.decode()
     assert {p.name for p in out.iterdir()} == {
-        f"talk.{ext}" for ext in ("wav", "srt", "vtt", "html", "json")
+        f"talk.{ext}" for ext in ("wav", "srt", "vtt", "ass", "html", "json")
     }
