@@ -33,7 +33,8 @@ audio { width: 100%; }
 .caption .word.current { color: #ffd700; }
 .strip { display: block; width: 100%; height: 4rem; margin-top: .5rem; cursor: pointer;
   background: #8881; border-radius: .3rem; }
-.strip .region { fill: var(--accent); opacity: .18; }
+.strip .region { fill: #2563eb2e; stroke: #2563eb80; stroke-width: 1;
+  vector-effect: non-scaling-stroke; }
 .strip .wave { fill: var(--muted); }
 .strip .playhead { stroke: var(--accent); stroke-width: 2; }
 ol.segments { padding-left: 0; list-style: none; }

@@ -68,8 +68,11 @@ def summary_lines(result: RenderResult) -> list[str]:
         for path in result.removed
     ]
     if result.karaoke is None:
+        from narrator.engines import ENGINES
+
         engine = result.timeline.provenance.engine
-        lines.append(f"karaoke    none: {engine} gives no word times (espeak and piper do)")
+        timed = " and ".join(name for name, info in ENGINES.items() if info.word_timing)
+        lines.append(f"karaoke    none: {engine} gives no word times ({timed} do)")
     dropped = len(result.script.dropped)
     if dropped:
         lines.append(
