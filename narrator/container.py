@@ -84,7 +84,7 @@ def chapter_spans(timeline: Timeline) -> tuple[ChapterSpan, ...]:
             starts[0] = [INTRODUCTION]
         starts.setdefault(start, []).append(chapter.title)
     ordered = sorted(starts)
-    ends = [*ordered[1:], timeline.samples]
+    ends = [*ordered[1:], timeline.samples][: len(ordered)]
     return tuple(
         ChapterSpan(SAME_START.join(starts[start]), start, end)
         for start, end in zip(ordered, ends, strict=True)
