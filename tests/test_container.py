@@ -19,6 +19,7 @@ from narrator.container import (
     ChapterSpan,
     Tags,
     ass_centiseconds,
+    change_tick,
     chapter_spans,
     compose_burn_ass,
     compose_concat,
@@ -192,6 +193,16 @@ def test_frames_change_where_the_picture_or_the_cue_changes(
     concat = compose_concat(frames, [f"p{n}.y4m" for n in range(len(spans) or 1)], end)
     durations = [line.split()[1] for line in concat.splitlines() if line.startswith("duration")]
     assert sum(round(float(d) * TICKS) for d in durations) == end
+
+
+def test_a_frame_at_a_change_is_never_a_millisecond_early_for_libass() -> None:
+    # ffmpeg's ass filter hands libass int(pts * time_base * 1000): a frame put exactly
+    # on a cue's start comes out 1 ms early for 318 of the hour's centiseconds.
+    early = [
+        ms for ms in range(10, 3_600_000, 10) if int(change_tick(ms) * (1 / TICKS) * 1000) < ms
+    ]
+    assert early == []
+    assert change_tick(0) == 0
 
 
 def test_burned_cues_cannot_inject_ass_markup() -> None:
