@@ -8,7 +8,7 @@ from narrator.errors import SettingError
 
 
 class AudioFormat(StrEnum):
-    """The audio files narrator writes; WAV directly, the others through ffmpeg."""
+    """The audio files narrator writes (and the mp4 video); WAV directly, the others via ffmpeg."""
 
     WAV = "wav"
     MP3 = "mp3"
@@ -16,6 +16,10 @@ class AudioFormat(StrEnum):
     OPUS = "opus"
     FLAC = "flac"
     M4A = "m4a"
+    #: An audiobook: AAC in an MP4 file, as m4a, with its chapters.
+    M4B = "m4b"
+    #: A video for YouTube: the cover or title cards, the sound, the cues (see container).
+    MP4 = "mp4"
 
     @classmethod
     def parse(cls, name: str) -> AudioFormat:

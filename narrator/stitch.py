@@ -6,13 +6,17 @@ import errno
 import os
 import shutil
 import subprocess
+import tempfile
 import wave
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from narrator.container import VIDEO_AUDIO, VIDEO_RATE, Tags
 from narrator.engines import Clip, WordMark
 from narrator.errors import MissingToolError, OutputError
 from narrator.formats import AudioFormat
+from narrator.timeline import Timeline
 
 FFMPEG_HINT = "install it with 'sudo apt-get install ffmpeg' (or run scripts/setup.sh)"
 
@@ -20,7 +24,8 @@ FFMPEG_HINT = "install it with 'sudo apt-get install ffmpeg' (or run scripts/set
 # programme's rate.
 OPUS_RATE = 48_000
 
-# Output format -> ffmpeg codec arguments; WAV is written directly.
+# Output format -> ffmpeg codec arguments (mp4: its sound; the picture is
+# container.video_arguments); WAV is written directly.
 FORMATS: dict[AudioFormat, tuple[str, ...]] = {
     AudioFormat.WAV: (),
     AudioFormat.MP3: ("-c:a", "libmp3lame", "-q:a", "4"),
@@ -28,12 +33,17 @@ FORMATS: dict[AudioFormat, tuple[str, ...]] = {
     AudioFormat.OPUS: ("-c:a", "libopus", "-b:a", "48k", "-ar", str(OPUS_RATE)),
     AudioFormat.FLAC: ("-c:a", "flac"),
     AudioFormat.M4A: ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"),
+    # An audiobook: the m4a with the brand Apple Books and iTunes look for.
+    AudioFormat.M4B: ("-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-brand", "M4B "),
+    AudioFormat.MP4: VIDEO_AUDIO,
 }
 
 
 def output_rate(audio_format: AudioFormat, programme_rate: int) -> int:
     """The sample rate of the audio file a format is written at."""
-    return OPUS_RATE if audio_format is AudioFormat.OPUS else programme_rate
+    if audio_format is AudioFormat.OPUS:
+        return OPUS_RATE
+    return VIDEO_RATE if audio_format is AudioFormat.MP4 else programme_rate
 
 
 def conform(clip: Clip, rate: int) -> Clip:
@@ -97,33 +107,158 @@ def ffmpeg() -> str:
     return found
 
 
-def encode(wav: Path, target: Path, audio_format: AudioFormat) -> None:
-    """Encode the programme WAV into ``target`` with ffmpeg.
+@dataclass(frozen=True)
+class Packaging:
+    """What an encoded file carries besides the sound.
+
+    ``timeline`` gives the chapters (and the video's cards and burned cues);
+    ``cover`` is embedded in mp3, m4a and m4b and is the mp4's picture;
+    ``subtitles`` is the SRT the mp4 carries as its soft track; ``burn`` draws
+    the timeline's cues into the mp4's picture instead: ffmpeg 5.1 enables
+    the first subtitle track of an mp4 whatever its disposition, so a soft
+    track beside burned cues would show them twice.
+    """
+
+    tags: Tags = Tags()  # noqa: RUF009 (frozen: one shared empty value is safe)
+    timeline: Timeline | None = None
+    cover: Path | None = None
+    subtitles: Path | None = None
+    burn: bool = False
+
+    def __post_init__(self) -> None:
+        if self.burn and self.timeline is None:
+            raise ValueError("burning subtitles needs the timeline")
+
+
+def encode(
+    wav: Path, target: Path, audio_format: AudioFormat, packaging: Packaging | None = None
+) -> None:
+    """Encode the programme WAV into ``target`` with ffmpeg, with tags, chapters and pictures.
 
     Raises DiskFullError when the disk or quota filled up (ffmpeg 5 exits 0
     after failing to write its trailer, so its messages are read too), and
     OutputError on any other failure. ffmpeg runs in its own process group, so
     a Ctrl-C at the terminal reaches only narrator, which then stops ffmpeg and
-    waits for it: no encoder outlives an interrupted render.
+    waits for it: no encoder outlives an interrupted render. The files ffmpeg
+    reads besides the WAV (tags, pictures, frame list) live in a scratch
+    folder beside ``target``, removed afterwards whatever happens.
     """
+    from narrator.files import full_disk_error
+
+    packaging = packaging or Packaging()
+    try:
+        with tempfile.TemporaryDirectory(prefix=".narrator-encode-", dir=target.parent) as name:
+            folder = Path(name)
+            if audio_format is AudioFormat.MP4:
+                command = _video_command(wav.absolute(), target.absolute(), packaging, folder)
+            else:
+                command = _audio_command(
+                    wav.absolute(), target.absolute(), audio_format, packaging, folder
+                )
+            _run(command, folder, target, audio_format)
+    except OSError as exc:
+        raise full_disk_error(exc, target.parent) or OutputError(
+            f"{target.name}: cannot prepare the encode: {exc.strerror or exc}"
+        ) from None
+
+
+def _ffmpeg_head() -> list[str]:
+    return [ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+
+
+def _audio_command(
+    wav: Path, target: Path, audio_format: AudioFormat, packaging: Packaging, folder: Path
+) -> list[str]:
+    """ffmpeg's arguments for an audio file: the sound, the tags and chapters, the cover."""
+    from narrator.container import (
+        COVER_FORMATS,
+        compose_ffmetadata,
+        cover_arguments,
+        metadata_arguments,
+    )
+
+    (folder / "tags.txt").write_text(
+        compose_ffmetadata(packaging.tags, packaging.timeline), encoding="utf-8"
+    )
+    inputs = ["-i", str(wav), "-f", "ffmetadata", "-i", "tags.txt"]
+    maps = ["-map", "0:a", *metadata_arguments(audio_format, 1)]
+    if packaging.cover is not None and audio_format in COVER_FORMATS:
+        from narrator.cards import embeddable_cover
+
+        inputs += ["-i", str(embeddable_cover(packaging.cover, folder).absolute())]
+        maps += cover_arguments(audio_format, 2)
+    muxer = _MUXERS.get(audio_format, audio_format.value)
+    return [*_ffmpeg_head(), *inputs, *maps, *FORMATS[audio_format], "-f", muxer, str(target)]
+
+
+def _video_command(wav: Path, target: Path, packaging: Packaging, folder: Path) -> list[str]:
+    """ffmpeg's arguments for the mp4: pictures and frame list written into ``folder``."""
+    from narrator import cards
+    from narrator.container import (
+        BURN_FILE,
+        BURN_FILTER,
+        TICKS,
+        chapter_spans,
+        compose_burn_ass,
+        compose_concat,
+        compose_ffmetadata,
+        default_title,
+        metadata_arguments,
+        video_arguments,
+        video_frames,
+    )
+
+    timeline = packaging.timeline
+    if timeline is not None:
+        samples, rate = timeline.samples, timeline.sample_rate
+    else:
+        with wave.open(str(wav), "rb") as sound:
+            samples, rate = sound.getnframes(), sound.getframerate()
+    if packaging.cover is not None:
+        pictures = [cards.cover_picture(packaging.cover)]
+    else:
+        # Without a title given: the file's stem, even from a staged '.<stem>.mp4.<tag>.part'.
+        stem = target.name.lstrip(".").split(".")[0]
+        title = packaging.tags.title or (
+            default_title(timeline, stem) if timeline is not None else stem
+        )
+        spans = chapter_spans(timeline) if timeline is not None else ()
+        pictures = [cards.title_card(title, span.title) for span in spans]
+        pictures = pictures or [cards.title_card(title, None)]
+    names = [f"picture-{number}.y4m" for number in range(len(pictures))]
+    for picture, picture_name in zip(pictures, names, strict=True):
+        cards.write_y4m(picture, folder / picture_name, TICKS)
+    frames = video_frames(timeline, packaging.cover is None, packaging.burn, samples, rate)
+    (folder / "frames.txt").write_text(
+        compose_concat(frames, names, samples * TICKS // rate), encoding="utf-8"
+    )
+    (folder / "tags.txt").write_text(
+        compose_ffmetadata(packaging.tags, timeline), encoding="utf-8"
+    )
+    inputs = ["-i", str(wav), "-f", "ffmetadata", "-i", "tags.txt"]
+    inputs += ["-f", "concat", "-i", "frames.txt"]
+    maps = ["-map", "2:v", "-map", "0:a"]
+    subtitles = None
+    if packaging.subtitles is not None and not packaging.burn:
+        inputs += ["-i", str(packaging.subtitles.absolute())]
+        maps += ["-map", "3:s"]
+        subtitles = 3
+    burn = None
+    if packaging.burn and timeline is not None:
+        (folder / BURN_FILE).write_text(compose_burn_ass(timeline), encoding="utf-8")
+        burn = BURN_FILTER
+    arguments = video_arguments(subtitles, burn)
+    meta = metadata_arguments(AudioFormat.MP4, 1)
+    return [*_ffmpeg_head(), *inputs, *maps, *meta, *arguments, "-f", "mp4", str(target)]
+
+
+def _run(command: list[str], folder: Path, target: Path, audio_format: AudioFormat) -> None:
+    """Run ffmpeg in ``folder``; DiskFullError or OutputError when it fails."""
     from narrator.files import disk_full
 
-    command = [
-        ffmpeg(),
-        "-nostdin",
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-y",
-        "-i",
-        str(wav),
-        *FORMATS[audio_format],
-        "-f",
-        _MUXERS.get(audio_format, audio_format.value),
-        str(target),
-    ]
     with subprocess.Popen(
         command,
+        cwd=folder,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -145,4 +280,9 @@ def encode(wav: Path, target: Path, audio_format: AudioFormat) -> None:
         raise OutputError(f"ffmpeg could not encode {target.name} as {audio_format}: {detail}")
 
 
-_MUXERS = {AudioFormat.M4A: "ipod", AudioFormat.OPUS: "ogg"}
+_MUXERS = {
+    AudioFormat.M4A: "ipod",
+    AudioFormat.M4B: "ipod",
+    AudioFormat.OPUS: "ogg",
+    AudioFormat.MP4: "mp4",
+}

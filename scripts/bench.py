@@ -25,6 +25,9 @@ takes four minutes more):
 - piper-jobs: whether a second piper worker would help: the bare API in two processes
   of half the sentences each against one, and narrator --jobs 2 with piper's cap lifted;
 - startup: 'narrator --help' against 'import typer', and a one-sentence preview.
+- video: the long script with a heading every few minutes, rendered once to WAV, then
+  encoded as the m4a (the baseline), the YouTube mp4 with title cards and the soft
+  subtitle track, and the mp4 with burned subtitles (one round each; ffmpeg's time).
 """
 
 from __future__ import annotations
@@ -732,7 +735,9 @@ MEMORY_NOTE = (
 # --- sections ----------------------------------------------------------------------
 
 #: Every section, in the order they run and report.
-SECTIONS = ("cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "startup")
+SECTIONS = (
+    "cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "startup", "video",
+)  # fmt: skip
 #: piper-jobs adds over four minutes of piper synthesis: asked for by name, or with 'all'.
 DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "piper-jobs")
 
@@ -743,6 +748,11 @@ TARGET_STARTUP_RATIO = 1.5
 # binary reading the whole script.
 TARGET_PIPER_EDIT_RATIO = 0.10
 TARGET_PYTTSX3_EDIT_RATIO = 0.5
+# The mp4 against the m4a of the same audio (issue 11), soft and burned subtitles.
+TARGET_VIDEO_RATIO = 3.0
+TARGET_BURNED_RATIO = 6.0
+#: A heading every this many paragraphs of the video section's script.
+VIDEO_CHAPTER_PARAGRAPHS = 12
 # A resumed render may take this share of a cold one more than the part left to do.
 RESUME_MARGIN = 0.15
 
@@ -1231,6 +1241,79 @@ def piper_jobs_section(bench: Bench, out: list[str]) -> None:
     ]
 
 
+def video_script(folder: Path, minutes: float) -> ScriptFiles:
+    """The narration of ``minutes`` with a Markdown heading every few paragraphs."""
+    rng = random.Random(SEED + 11)
+    paragraphs = narration(minutes).rstrip("\n").split("\n\n")
+    body: list[str] = []
+    for number, text in enumerate(paragraphs):
+        if number % VIDEO_CHAPTER_PARAGRAPHS == 0:
+            chapter = number // VIDEO_CHAPTER_PARAGRAPHS + 1
+            body.append(f"# Part {chapter}: the {noun_phrase(rng)}")
+        body.append(text)
+    return write_body(folder, f"video-{minutes:g}min", minutes, "\n\n".join(body) + "\n")
+
+
+def timed_encode(wav: Path, target: Path, audio_format: str, packaging: object) -> Run:
+    """Wall and CPU time of one ``stitch.encode`` (ffmpeg's CPU, reaped, is a child's)."""
+    from narrator.formats import AudioFormat
+    from narrator.stitch import encode
+
+    before = os.times()
+    started = time.perf_counter()
+    encode(wav, target, AudioFormat(audio_format), packaging)  # type: ignore[arg-type]
+    wall = time.perf_counter() - started
+    after = os.times()
+    cpu = sum(after[:4]) - sum(before[:4])
+    return Run(wall=wall, max_rss_kib=0, cpu=cpu)
+
+
+def video_section(bench: Bench, out: list[str]) -> None:
+    """The mp4 (soft, then burned subtitles) against the m4a of the same programme."""
+    from narrator.container import Tags, video_frames
+    from narrator.manifest import read_timeline
+    from narrator.stitch import Packaging
+
+    minutes = bench.args.minutes_short if bench.args.skip_long else bench.args.minutes_long
+    script = video_script(bench.folder / "scripts", minutes)
+    progress(f"video: rendering {minutes:g} min with headings to WAV (espeak)")
+    made = render("espeak", script, bench.folder / "video", bench.fresh_cache("video"))
+    stem = script.noisy.stem
+    manifest = json.loads((made.out_dir / f"{stem}.json").read_text(encoding="utf-8"))
+    timeline = read_timeline(manifest)
+    wav, srt_file = made.out_dir / f"{stem}.wav", made.out_dir / f"{stem}.srt"
+    tags = Tags(title="Benchmark", artist="narrator")
+    progress("video: m4a encode (the baseline)")
+    baseline = timed_encode(wav, made.out_dir / "out.m4a", "m4a", Packaging(tags, timeline))
+    progress("video: mp4 with title cards and soft subtitles")
+    soft = timed_encode(
+        wav, made.out_dir / "soft.mp4", "mp4", Packaging(tags, timeline, subtitles=srt_file)
+    )
+    progress("video: mp4 with burned subtitles")
+    burned = timed_encode(
+        wav, made.out_dir / "burned.mp4", "mp4", Packaging(tags, timeline, burn=True)
+    )
+    rate, samples = timeline.sample_rate, timeline.samples
+    frames = len(video_frames(timeline, True, False, samples, rate))
+    burned_frames = len(video_frames(timeline, True, True, samples, rate))
+    name = f"mp4 {minutes:g} min"
+    m4a = f"m4a {baseline.wall:.1f} s"
+    out += [
+        line(f"{name}, soft subtitles", f"wall {soft.wall:.1f} s", m4a,
+             soft.wall / baseline.wall, TARGET_VIDEO_RATIO),
+        line(f"{name}, burned subtitles", f"wall {burned.wall:.1f} s", m4a,
+             burned.wall / baseline.wall, TARGET_BURNED_RATIO),
+        note(f"cpu: m4a {baseline.cpu:.1f} s, soft {soft.cpu:.1f} s, burned {burned.cpu:.1f} s;"
+             f" {len(timeline.chapters)} chapters, {len(timeline.cues)} cues"),
+        note(f"frames encoded: {frames} soft, {burned_frames} burned (a frame where the picture"),
+        note(" or the burned cue changes, and at least one every 2 s); one round each"),
+        note(f"audio {made.audio_seconds:.1f} s; files: "
+             + ", ".join(f"{p.name} {p.stat().st_size / 2**20:.1f} MiB"
+                         for p in (made.out_dir / "out.m4a", made.out_dir / "soft.mp4",
+                                   made.out_dir / "burned.mp4"))),
+    ]  # fmt: skip
+
+
 def split_plan(plan_file: Path) -> tuple[Path, Path]:
     """The plan in two halves of about as many characters, so they take about as long."""
     planned = json.loads(plan_file.read_text(encoding="utf-8"))
@@ -1549,6 +1632,7 @@ RUNNERS = {
     "piper-api": piper_api_section,
     "piper-jobs": piper_jobs_section,
     "startup": startup_section,
+    "video": video_section,
 }
 
 

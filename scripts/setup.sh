@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set up everything narrator needs; safe to run again, and quick when nothing is missing.
-#   - system packages: libespeak-ng1 espeak-ng ffmpeg, and chromium chromium-driver for the
+#   - system packages: libespeak-ng1 espeak-ng ffmpeg, fonts-dejavu-core (video title cards,
+#     burned subtitles), and chromium chromium-driver for the
 #     page tests (apt-get, as root)
 #   - .venv with narrator, its Piper engine and voice, and its dev tools (editable)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(libespeak-ng1 espeak-ng ffmpeg chromium chromium-driver)
+SYSTEM_PACKAGES=(libespeak-ng1 espeak-ng ffmpeg chromium chromium-driver fonts-dejavu-core)
 PYTHON=${PYTHON:-python3}
 
 missing=()
