@@ -4,26 +4,94 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from narrator.timeline import Cue, Timeline
 
-#: The picture the style is laid out for: full HD, as a video editor or ffmpeg burns it.
+#: The picture the styles are laid out for: full HD, as a video editor or ffmpeg burns it.
 PLAY_RES = (1920, 1080)
-# A sans font every Linux has (and libass finds a fallback elsewhere), large enough
-# to read at a glance; two lines of 42 characters fit inside the margins.
-FONT = "DejaVu Sans"
-FONT_SIZE = 64
-# Colours are &HAABBGGRR. A word turns from white (secondary) to gold (primary) when
-# it is spoken; a black outline and a soft shadow keep both readable on any picture.
-SUNG = "&H0000D7FF"
-UNSUNG = "&H00FFFFFF"
-OUTLINE = "&H00000000"
-SHADOW = "&H80000000"
-# Bottom centre inside the title-safe area: 10% of the width at each side, and
-# clear of a player's controls at the bottom.
-MARGIN_SIDE = 192
-MARGIN_BOTTOM = 96
+#: Colours are &HAABBGGRR.
+WHITE = "&H00FFFFFF"
+BLACK = "&H00000000"
+
+
+@dataclass(frozen=True)
+class AssStyle:
+    """An ASS style: font, colours, border and margins, for a 1920x1080 picture."""
+
+    font: str
+    size: int
+    #: A word's colour once spoken (karaoke), or the text's colour.
+    primary: str
+    #: A word's colour before it is spoken (karaoke).
+    secondary: str
+    outline: str
+    back: str
+    #: 1: outline and drop shadow; 3: an opaque box behind each line.
+    border_style: int
+    border: int
+    shadow: int
+    margin_side: int
+    margin_bottom: int
+
+    def line(self) -> str:
+        """The style's line in the [V4+ Styles] section, named Default, bottom centre."""
+        fields = [
+            "Default",
+            self.font,
+            str(self.size),
+            self.primary,
+            self.secondary,
+            self.outline,
+            self.back,
+            *("0", "0", "0", "0", "100", "100", "0", "0"),
+            str(self.border_style),
+            str(self.border),
+            str(self.shadow),
+            "2",  # bottom centre
+            str(self.margin_side),
+            str(self.margin_side),
+            str(self.margin_bottom),
+            "1",
+        ]
+        return "Style: " + ",".join(fields)
+
+
+# A sans font every Linux has (and libass finds a fallback elsewhere), large enough to
+# read at a glance; two lines of 42 characters fit inside the margins. A word turns
+# from white to gold when it is spoken; a black outline and a soft shadow keep both
+# readable on any picture. Bottom centre inside the title-safe area: 10% of the width
+# at each side, and clear of a player's controls at the bottom.
+KARAOKE = AssStyle(
+    font="DejaVu Sans",
+    size=64,
+    primary="&H0000D7FF",
+    secondary=WHITE,
+    outline=BLACK,
+    back="&H80000000",
+    border_style=1,
+    border=4,
+    shadow=2,
+    margin_side=192,
+    margin_bottom=96,
+)
+# Drawn into a video's picture: white on an opaque black box (libass paints the box in
+# the outline colour, padded by the border), the highest contrast there is, inside the
+# 10% title-safe margins.
+BURNED = AssStyle(
+    font="DejaVu Sans",
+    size=56,
+    primary=WHITE,
+    secondary=WHITE,
+    outline=BLACK,
+    back=BLACK,
+    border_style=3,
+    border=10,
+    shadow=0,
+    margin_side=192,
+    margin_bottom=108,
+)
 
 _STYLE_FIELDS = (
     "Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
@@ -41,45 +109,31 @@ def has_words(timeline: Timeline) -> bool:
     return any(cue.words for cue in timeline.cues)
 
 
-def compose_ass(timeline: Timeline) -> str:
-    """The karaoke script: one Dialogue per cue, a ``{\\k}`` per word in centiseconds.
+def compose_ass(timeline: Timeline, style: AssStyle = KARAOKE, karaoke: bool = True) -> str:
+    """The timeline as an ASS script: one Dialogue per cue, its lines as laid out.
 
-    A cue's karaoke durations add up to its display time exactly (both in
-    centiseconds), each word turns when its rounded start comes, within 5 ms of
-    when it is heard; a cue shown before its first word has a silent lead-in.
+    With ``karaoke``, a ``{\\k}`` per word in centiseconds: a cue's karaoke
+    durations add up to its display time exactly (both in centiseconds), each
+    word turns when its rounded start comes, within 5 ms of when it is heard;
+    a cue shown before its first word has a silent lead-in. Without, the plain
+    cues (as burned into a video's picture).
     """
     width, height = PLAY_RES
-    style = ",".join(
-        [
-            "Default",
-            FONT,
-            str(FONT_SIZE),
-            SUNG,
-            UNSUNG,
-            OUTLINE,
-            SHADOW,
-            *("0", "0", "0", "0", "100", "100", "0", "0"),
-            *("1", "4", "2", "2"),  # outline and drop shadow; bottom centre
-            str(MARGIN_SIDE),
-            str(MARGIN_SIDE),
-            str(MARGIN_BOTTOM),
-            "1",
-        ]
-    )
     lines = [
         "[Script Info]",
-        "; Written by narrator: each word turns gold as it is spoken.",
+        "; Written by narrator"
+        + (": each word changes colour as it is spoken." if karaoke else "."),
         f"Title: {_one_line(PurePath(timeline.source.file).name)}",
         "ScriptType: v4.00+",
         f"PlayResX: {width}",
         f"PlayResY: {height}",
         "WrapStyle: 0",
         "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: None",
+        "YCbCr Matrix: TV.709",
         "",
         "[V4+ Styles]",
         f"Format: {_STYLE_FIELDS}",
-        f"Style: {style}",
+        style.line(),
         "",
         "[Events]",
         f"Format: {_EVENT_FIELDS}",
@@ -87,7 +141,7 @@ def compose_ass(timeline: Timeline) -> str:
     rate = timeline.sample_rate
     for cue in timeline.cues:
         start, end = _window(cue, rate)
-        text = "".join(_syllables(cue, rate))
+        text = "".join(_syllables(cue, rate)) if karaoke else escape(cue.shown)
         lines.append(f"Dialogue: 0,{_clock(start)},{_clock(end)},Default,,0,0,0,,{text}")
     return "\n".join(lines) + "\n"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from narrator.ass import PLAY_RES, centiseconds
 from narrator.formats import AudioFormat
 from narrator.timeline import Timeline, milliseconds
 
@@ -229,7 +230,7 @@ def video_frames(
     if burn and timeline is not None:
         for cue in timeline.cues:
             for at in (cue.start, cue.end):
-                changes.setdefault(change_tick(ass_centiseconds(at, rate) * 10), -1)
+                changes.setdefault(change_tick(centiseconds(at, rate) * 10), -1)
     frames: list[Frame] = []
     picture = 0
     for start in sorted(t for t in changes if t < end - 1):
@@ -272,70 +273,12 @@ def _decimal(ticks: int) -> str:
 
 # --- burned subtitles --------------------------------------------------------------
 
-#: A 1080p picture; margins of the title-safe area (10 % each side, as broadcast
-#: guidelines and YouTube's safe zone suggest) and a font that stays readable on a phone.
-WIDTH, HEIGHT = 1920, 1080
+#: The video's picture and the margins of its title-safe area (10 % each side, as
+#: broadcast guidelines and YouTube's safe zone suggest); the burned cues' style is
+#: ``ass.BURNED``.
+WIDTH, HEIGHT = PLAY_RES
 SAFE_X, SAFE_Y = WIDTH // 10, HEIGHT // 10
-BURN_FONT = "DejaVu Sans"
-BURN_SIZE = 56
-#: BorderStyle 3: each line on an opaque box (libass paints it in OutlineColour,
-#: padded by Outline pixels); white on black is the highest contrast there is.
-BURN_STYLE = (
-    f"Style: Default,{BURN_FONT},{BURN_SIZE},&H00FFFFFF,&H00FFFFFF,&H00000000,&H00000000,"
-    f"0,0,0,0,100,100,0,0,3,10,0,2,{SAFE_X},{SAFE_X},{SAFE_Y},1"
-)
-
-
-def ass_centiseconds(samples: int, rate: int) -> int:
-    """Samples as whole centiseconds (ASS's resolution), rounded half up like ``milliseconds``."""
-    return (samples * 100 * 2 + rate) // (2 * rate)
-
-
-def ass_time(centiseconds: int) -> str:
-    """An ASS timestamp, H:MM:SS.cc."""
-    hours, rest = divmod(centiseconds, 360_000)
-    minutes, rest = divmod(rest, 6000)
-    secs, cents = divmod(rest, 100)
-    return f"{hours}:{minutes:02d}:{secs:02d}.{cents:02d}"
-
-
-def ass_text(line: str) -> str:
-    """A cue line where libass sees no override block or escape."""
-    # A word joiner after each backslash keeps '\N', '\h' and the like literal.
-    return line.replace("\\", "\\\u2060").replace("{", "(").replace("}", ")")
-
-
-def compose_burn_ass(timeline: Timeline) -> str:
-    """The ASS file libass draws into the picture: every cue, its lines as laid out."""
-    rate = timeline.sample_rate
-    head = [
-        "[Script Info]",
-        "ScriptType: v4.00+",
-        f"PlayResX: {WIDTH}",
-        f"PlayResY: {HEIGHT}",
-        "WrapStyle: 0",
-        "ScaledBorderAndShadow: yes",
-        "YCbCr Matrix: TV.709",
-        "",
-        "[V4+ Styles]",
-        "Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, "
-        "BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, "
-        "BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding",
-        BURN_STYLE,
-        "",
-        "[Events]",
-        "Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text",
-    ]
-    events = [
-        f"Dialogue: 0,{ass_time(ass_centiseconds(cue.start, rate))},"
-        f"{ass_time(ass_centiseconds(cue.end, rate))},Default,,0,0,0,,"
-        + "\\N".join(ass_text(line) for line in (cue.lines or (cue.text,)))
-        for cue in timeline.cues
-    ]
-    return "\n".join([*head, *events]) + "\n"
-
-
-#: The name compose_burn_ass's text is written under, and the libass filter drawing it
+#: The name the burned cues' ASS script is written under, and the libass filter drawing it
 #: (ffmpeg runs in the folder holding the file, so no path needs quoting).
 BURN_FILE = "burn.ass"
 BURN_FILTER = f"ass={BURN_FILE}"

@@ -194,12 +194,12 @@ def _audio_command(
 def _video_command(wav: Path, target: Path, packaging: Packaging, folder: Path) -> list[str]:
     """ffmpeg's arguments for the mp4: pictures and frame list written into ``folder``."""
     from narrator import cards
+    from narrator.ass import BURNED, compose_ass
     from narrator.container import (
         BURN_FILE,
         BURN_FILTER,
         TICKS,
         chapter_spans,
-        compose_burn_ass,
         compose_concat,
         compose_ffmetadata,
         default_title,
@@ -245,7 +245,9 @@ def _video_command(wav: Path, target: Path, packaging: Packaging, folder: Path) 
         subtitles = 3
     burn = None
     if packaging.burn and timeline is not None:
-        (folder / BURN_FILE).write_text(compose_burn_ass(timeline), encoding="utf-8")
+        (folder / BURN_FILE).write_text(
+            compose_ass(timeline, BURNED, karaoke=False), encoding="utf-8"
+        )
         burn = BURN_FILTER
     arguments = video_arguments(subtitles, burn)
     meta = metadata_arguments(AudioFormat.MP4, 1)

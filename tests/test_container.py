@@ -12,16 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from narrator.ass import BURNED, centiseconds, compose_ass
 from narrator.container import (
     FILL_SECONDS,
     INTRODUCTION,
     TICKS,
     ChapterSpan,
     Tags,
-    ass_centiseconds,
     change_tick,
     chapter_spans,
-    compose_burn_ass,
     compose_concat,
     compose_ffmetadata,
     default_title,
@@ -187,7 +186,7 @@ def test_frames_change_where_the_picture_or_the_cue_changes(
     if burn:
         for cue in timeline.cues:
             for edge in (cue.start, cue.end):
-                tick = ass_centiseconds(edge, RATE) * TICKS // 100
+                tick = centiseconds(edge, RATE) * TICKS // 100
                 if 0 < tick < end - 1:
                     assert tick + TICKS // 2000 in starts
     concat = compose_concat(frames, [f"p{n}.y4m" for n in range(len(spans) or 1)], end)
@@ -217,10 +216,12 @@ def test_burned_cues_cannot_inject_ass_markup() -> None:
         timeline.provenance,
         timeline.source,
     )
-    event = compose_burn_ass(odd).splitlines()[-1]
+    event = compose_ass(odd, BURNED, karaoke=False).splitlines()[-1]
     assert event.startswith("Dialogue: 0,0:00:00.00,0:00:01.50,Default,")
-    # The layout's line break is the one '\N'; the cue's own backslashes stay text.
-    assert "{" not in event and event.count("\\N") == 1
+    # The layout's line break is the one '\N'; the cue's own backslashes stay text,
+    # and every brace is escaped, so no override block opens.
+    assert event.count("\\N") == 1 and "\\k" not in event
+    assert event.count("{") == event.count("\\{") == 1
 
 
 # --- real ffmpeg --------------------------------------------------------------------

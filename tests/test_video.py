@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import srt
 
-from narrator.container import HEIGHT, VIDEO_RATE, WIDTH, ass_centiseconds, chapter_spans
+from narrator.ass import centiseconds
+from narrator.container import HEIGHT, VIDEO_RATE, WIDTH, chapter_spans
 from narrator.formats import AudioFormat
 from narrator.render import RenderResult
 from narrator.stitch import Packaging, encode
@@ -180,7 +181,7 @@ def test_burned_cues_show_in_the_lower_third_only_while_they_last(
         assert bright(lower_third(burned, between)) == 0
         # A frame starts the cue where the ASS file times it (to the centisecond):
         # the cue is on it, and not on the frame before.
-        start = PRIMING + ass_centiseconds(following.start, rate) / 100
+        start = PRIMING + centiseconds(following.start, rate) / 100
         first = min(n for n, t in enumerate(times) if t >= start)
         assert times[first] == pytest.approx(start, abs=MILLISECOND)
         assert bright(lower_third(burned, first)) > 2000
