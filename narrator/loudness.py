@@ -582,10 +582,14 @@ def step_peaks(
     for phase in phases[1:]:
         np.maximum(level, np.abs(phase), out=level)
     peaks = level[inner]
-    refine = np.flatnonzero(peaks * REFINE_CAP >= floor)
+    tops = group_max(peaks, step)
+    # Only a point that, refined, could top its step and reach the floor is refined.
+    reach = np.maximum(np.repeat(tops, step), floor)
+    refine = np.flatnonzero(peaks * REFINE_CAP >= reach)
     if len(refine):
         peaks[refine] = _refined(phases, inner[refine])
-    return group_max(peaks, step)
+        tops = group_max(peaks, step)
+    return tops
 
 
 def _refined(phases: list[Floats], points: Ints) -> Floats:
@@ -671,8 +675,8 @@ class Meter:
         self.first_loud: int | None = None
         self.last_loud: int | None = None
 
-    def feed(self, pcm: Pcm) -> None:
-        """Add the next samples."""
+    def feed(self, pcm: Pcm) -> Floats:
+        """Add the next samples; return them K-weighted."""
         import numpy as np
         from scipy.signal import sosfilt
 
@@ -697,6 +701,7 @@ class Meter:
             self.peak = max(self.peak, float(peaks.max()))
         self._find_loud(pcm, peaks)
         self.samples += len(pcm)
+        return cast("Floats", weighted)
 
     def _find_loud(self, pcm: Pcm, peaks: Floats) -> None:
         """Note the first and the last sample at or above SPEECH_DBFS, from the loud sub-blocks."""
@@ -910,7 +915,12 @@ RELEASE_MS = 50.0
 #: Gains tried at once, from the one that would hit the target without limiting
 #: up: the limiter takes loudness away, so the gain that hits it lies above, the
 #: more so the farther the peaks stand over the ceiling (see _first_gains).
-TRIALS = 5
+TRIALS = 6
+#: The trials are aimed from a guess of the level made on GUESS_CHUNKS chunks spread
+#: over the file, and reach GUESS_SLACK dB past it each way: a narration's level
+#: hardly moves. A guess that misses costs a search of its own (_choose_gain).
+GUESS_CHUNKS = 8
+GUESS_SLACK = 0.5
 #: Rounds of trials at most; after the first, each aims where the last pointed.
 ROUNDS = 4
 #: A master that lands farther than this from its target is made once more, with
@@ -1040,6 +1050,8 @@ class Trial:
     weighted: list[Floats]
     energy: float = 0.0
     state: float = 0.0
+    #: Whether the limiter cut anything at this gain.
+    limited: bool = False
 
     def level(self, basis: Basis, length: int, samples: int, extra_power: float) -> float:
         """The integrated loudness or RMS this gain gives."""
@@ -1052,8 +1064,68 @@ class Trial:
         return _db(self.energy * scale / max(samples, 1) + extra_power)
 
 
-def _try_gains(source: WavReader, peaks: Peaks, limiter: Limiter, trials: list[Trial]) -> None:
-    """One pass over ``source``: each trial's energies with its gain's limiter envelope."""
+def _squares(values: Floats, size: int) -> Floats:
+    """The sum of the squares of each ``size`` consecutive values."""
+    import numpy as np
+
+    rows = values.reshape(-1, size)
+    return cast("Floats", np.einsum("ij,ij->i", rows, rows))
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One chunk's energies by step, K-weighted and plain, waiting for the peaks after it."""
+
+    first: int
+    steps: int
+    #: Steps in the chunk's whole sub-blocks, which alone count for loudness.
+    whole: int
+    weighted: Floats
+    plain: Floats
+
+
+def _piece(
+    first: int, whole: int, samples: Floats, weighted: Floats, step: int, raw: bool
+) -> Piece:
+    """A chunk's energies by step, padded to whole steps; plain ones only when ``raw``."""
+    import numpy as np
+
+    steps = -(-len(samples) // step)
+    pad = steps * step - len(samples)
+    if pad:
+        samples, weighted = np.pad(samples, (0, pad)), np.pad(weighted, (0, pad))
+    k_steps = _squares(weighted, step)
+    return Piece(first, steps, whole, k_steps, _squares(samples, step) if raw else k_steps)
+
+
+def _weigh(
+    piece: Piece, peaks: Peaks, limiter: Limiter, trials: list[Trial], per_block: int
+) -> None:
+    """Add a chunk's energies to each trial, weighed by its gain's limiter envelope."""
+    import numpy as np
+
+    first, steps = piece.first, piece.steps
+    around = peaks.window_db(first - limiter.lead, first + steps + 1 + limiter.lag)
+    for trial in trials:
+        if trial.state == 0 and around.max(initial=-np.inf) <= trial.threshold_db:
+            squares = np.ones(steps)
+        else:
+            gain_db = limiter.envelope(around, trial.threshold_db, trial.state)
+            trial.state = float(gain_db[-2])
+            trial.limited = True
+            power = 10 ** (gain_db / 10)
+            squares = (power[:-1] + power[1:]) / 2  # the gain runs linearly between steps
+        trial.weighted.append(group_sum((squares * piece.weighted)[: piece.whole], per_block))
+        trial.energy += float((squares * piece.plain).sum())
+
+
+def _try_gains(
+    source: WavReader, peaks: Peaks, limiter: Limiter, trials: list[Trial], raw: bool
+) -> None:
+    """One pass over ``source``: each trial's energies with its gain's limiter envelope.
+
+    The energy of the samples themselves is summed only when ``raw`` (for RMS).
+    """
     import numpy as np
     from scipy.signal import sosfilt
 
@@ -1061,30 +1133,22 @@ def _try_gains(source: WavReader, peaks: Peaks, limiter: Limiter, trials: list[T
     step = limiter.step
     sos, state = k_weighting(source.rate), np.zeros((2, 2))
     for start, stop in _chunks(source.frames, CHUNK_SUBBLOCKS * length):
-        steps = -(-(stop - start) // step)
-        first = start // step
-        samples = source.read(start, start + steps * step) / FULL_SCALE
+        samples = source.read(start, stop) / FULL_SCALE
         weighted, state = sosfilt(sos, samples, zi=state)
-        k_steps = group_sum(weighted**2, step)
-        raw_steps = group_sum(samples**2, step)
         whole = (stop - start) // length * length // step
-        around = peaks.window_db(first - limiter.lead, first + steps + 1 + limiter.lag)
-        for trial in trials:
-            if trial.state == 0 and around.max(initial=-np.inf) <= trial.threshold_db:
-                squares = np.ones(steps)
-            else:
-                gain_db = limiter.envelope(around, trial.threshold_db, trial.state)
-                trial.state = float(gain_db[-2])
-                power = 10 ** (gain_db / 10)
-                squares = (power[:-1] + power[1:]) / 2  # the gain runs linearly between steps
-            trial.weighted.append(group_sum((squares * k_steps)[:whole], length // step))
-            trial.energy += float((squares * raw_steps).sum())
+        piece = _piece(start // step, whole, samples, weighted, step, raw)
+        _weigh(piece, peaks, limiter, trials, length // step)
 
 
-def _interpolate(points: list[tuple[float, float]], target: float) -> float | None:
-    """The gain at which a rising curve of (gain, level) points reaches ``target``; None: beyond."""
-    if points[0][1] >= target:  # already there without limiting: the gain acts 1 for 1
-        return points[0][0] - (points[0][1] - target)
+def _interpolate(
+    points: list[tuple[float, float]], target: float, first_limited: bool = True
+) -> float | None:
+    """The gain at which a rising curve of (gain, level) points reaches ``target``; None: beyond.
+
+    Under the first point the gain acts 1 for 1 only if the limiter cut nothing there.
+    """
+    if points[0][1] >= target:
+        return None if first_limited else points[0][0] - (points[0][1] - target)
     for (g0, l0), (g1, l1) in itertools.pairwise(points):
         if l0 <= target <= l1:
             return g0 if l1 == l0 else g0 + (g1 - g0) * (target - l0) / (l1 - l0)
@@ -1221,25 +1285,62 @@ def _master(
     source: WavReader, temporary: Path, preset: Preset, ceiling_db: float
 ) -> LoudnessReport:
     """Measure, choose the gain, write the master to ``temporary``; the master's report."""
-    before = _scan(source)
-    measured = before.measurement(0.0)
-    level = measured.integrated_lufs if preset.basis is Basis.LUFS else measured.rms_db
     limiter = Limiter.at(source.rate)
     tone_power = 10 ** (preset.room_tone_db / 10) if preset.room_tone_db is not None else 0.0
     # The room tone adds to every peak: keep room for its largest excursions.
     ceiling = 10 ** ((ceiling_db - MARGIN_DB) / 20) - ROOM_TONE_CREST * math.sqrt(tone_power)
     ceiling_db_safe = 20 * math.log10(ceiling)
-    no_peaks = Peaks(*_empty_peaks(), floor=math.inf)
+    guess = _guess(source, preset.basis)
+    gains: list[float] = []
+    if math.isfinite(guess.level):
+        plain = preset.target - guess.level
+        gains = _first_gains(plain, guess.peak_db + plain - ceiling_db_safe, GUESS_SLACK)
+    raw = preset.basis is Basis.RMS
+    before, peaks, trials = _analyse(source, limiter, ceiling_db_safe, gains, raw)
+    measured = before.measurement(0.0)
+    level = measured.integrated_lufs if preset.basis is Basis.LUFS else measured.rms_db
     if not math.isfinite(level):  # silence: nothing to aim at; room tone still goes in
-        gain_db, peaks = 0.0, no_peaks
+        gain_db, peaks = 0.0, Peaks(*_empty_peaks(), floor=math.inf)
     else:
-        gain_db, peaks = _choose_gain(source, before, preset, level, limiter, ceiling_db_safe)
-    target, threshold = preset.target, ceiling_db_safe
+        length = subblock_length(source.rate)
+        points = [
+            (t.gain_db, t.level(preset.basis, length, source.frames, tone_power)) for t in trials
+        ]
+        found = _interpolate(points, preset.target, trials[0].limited) if points else None
+        if found is not None:
+            gain_db = found
+        else:  # the guess was off, or the limiter takes more than it allowed for
+            gain_db, peaks = _choose_gain(source, before, preset, level, limiter, ceiling_db_safe)
+    aim = Aim(ceiling_db, ceiling_db_safe, level)
+    return _finish(source, temporary, preset, aim, gain_db, peaks, limiter, before)
+
+
+@dataclass(frozen=True)
+class Aim:
+    """The ceiling a master must keep, the one its limiter aims at, and the level it starts from."""
+
+    ceiling_db: float
+    threshold_db: float
+    level: float
+
+
+def _finish(
+    source: WavReader,
+    temporary: Path,
+    preset: Preset,
+    aim: Aim,
+    gain_db: float,
+    peaks: Peaks,
+    limiter: Limiter,
+    before: Meter,
+) -> LoudnessReport:
+    """Write the master, measure it, and once more if it missed; its report."""
+    target, threshold = preset.target, aim.threshold_db
     applied = _write(source, temporary, gain_db, threshold, peaks, limiter, preset)
     result = _measured(temporary, applied.meter)
     achieved = result.integrated_lufs if preset.basis is Basis.LUFS else result.rms_db
-    missed = math.isfinite(level) and abs(achieved - target) > RETRY_LU
-    over = result.true_peak_dbtp - ceiling_db
+    missed = math.isfinite(aim.level) and abs(achieved - target) > RETRY_LU
+    over = result.true_peak_dbtp - aim.ceiling_db
     if missed or over > 0:
         # The search weighs the input's K-weighted energy by the envelope, and the
         # limiter holds each peak's gain only within an interpolator's reach: where
@@ -1251,6 +1352,92 @@ def _master(
         applied = _write(source, temporary, gain_db, threshold, peaks, limiter, preset)
         result = _measured(temporary, applied.meter)
     return _report(preset, result, gain_db, applied.limiter_db)
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A programme's level (integrated loudness or RMS) and loudest sample, from a share of it."""
+
+    level: float
+    peak_db: float
+
+
+def _guess(source: WavReader, basis: Basis) -> Guess:
+    """The level and peak of GUESS_CHUNKS chunks spread over the file, to aim the trials.
+
+    Each chunk is K-weighted after a second of the audio before it, so that the
+    filter has settled; a short file is read whole.
+    """
+    import numpy as np
+    from scipy.signal import sosfilt
+
+    length = subblock_length(source.rate)
+    size = CHUNK_SUBBLOCKS * length
+    count = -(-source.frames // size)
+    settle = SUBBLOCKS_PER_SECOND * length
+    sos = k_weighting(source.rate)
+    weighted: list[Floats] = []
+    energy, samples, peak = 0.0, 0, 0.0
+    for number in range(0, count, max(1, count // GUESS_CHUNKS)):
+        start, stop = number * size, min((number + 1) * size, source.frames)
+        pcm = source.read(start - settle, stop) / FULL_SCALE
+        filtered = sosfilt(sos, pcm)[settle:]
+        pcm = pcm[settle:]
+        whole = len(pcm) // length * length
+        weighted.append(_squares(filtered[:whole], length))
+        energy += float(np.dot(pcm, pcm))
+        samples += len(pcm)
+        peak = max(peak, float(np.abs(pcm).max(initial=0.0)))
+    if basis is Basis.LUFS:
+        level = integrated_loudness(np.concatenate(weighted), length)
+    else:
+        level = _db(energy / max(samples, 1))
+    return Guess(level, 20 * math.log10(peak) if peak > 0 else -math.inf)
+
+
+def _analyse(
+    source: WavReader, limiter: Limiter, ceiling_db: float, gains: list[float], raw: bool
+) -> tuple[Meter, Peaks, list[Trial]]:
+    """One pass: the levels, the true peaks that reach the ceiling at the largest gain, and
+    each of ``gains``' energies once limited."""
+    meter = Meter(source.rate)
+    finder = PeakFinder(source)
+    length, step = meter.length, limiter.step
+    floor = 10 ** ((ceiling_db - max(gains)) / 20) if gains else math.inf
+    trials = [Trial(gain, ceiling_db - gain, []) for gain in gains]
+    found: list[tuple[Ints, Floats]] = []
+    waiting: Piece | None = None
+    for start, stop in _chunks(source.frames, CHUNK_SUBBLOCKS * length):
+        pcm = source.read(start, stop)
+        weighted = meter.feed(pcm)
+        if not trials:
+            continue
+        first = start // step
+        steps, values = finder.above(first, -(-stop // step), floor)
+        loud = values >= floor
+        found.append((steps[loud], values[loud]))
+        whole = (stop - start) // length * length // step
+        piece = _piece(first, whole, pcm / FULL_SCALE, weighted, step, raw)
+        # A chunk's envelope looks ahead into the next one's peaks: weigh it a chunk late.
+        if waiting is not None:
+            _weigh(waiting, _joined(found[-3:], floor), limiter, trials, length // step)
+        waiting = piece
+    if waiting is not None:
+        _weigh(waiting, _joined(found[-2:], floor), limiter, trials, length // step)
+    return meter, _joined(found, floor), trials
+
+
+def _joined(parts: list[tuple[Ints, Floats]], floor: float) -> Peaks:
+    """Peaks from consecutive chunks' parts."""
+    import numpy as np
+
+    if not parts:
+        return Peaks(*_empty_peaks(), floor=floor)
+    return Peaks(
+        np.concatenate([steps for steps, _ in parts]),
+        np.concatenate([values for _, values in parts]),
+        floor,
+    )
 
 
 def _empty_peaks() -> tuple[Ints, Floats]:
@@ -1269,16 +1456,17 @@ def _peaks_for(
     return find_peaks(source, before.subblock_peaks(), floor)
 
 
-def _first_gains(plain: float, excess: float) -> list[float]:
+def _first_gains(plain: float, excess: float, slack: float = 0.0) -> list[float]:
     """The first gains to try: from ``plain`` up by about what the limiter will take.
 
     ``excess`` (dB) is how far the loudest sample would stand over the ceiling at
     ``plain``. The loudness the limiter takes grows faster than the excess: for
     espeak's speech (peaks 20 dB over its loudness) an excess of 3, 5 and 7 dB
-    took 0.3, 1.3 and 4.9 dB of extra gain; a smoother voice takes less.
+    took 0.3, 1.3 and 4.9 dB of extra gain; a smoother voice takes less. The
+    range widens by ``slack`` each way when ``plain`` is only a guess.
     """
-    top = max(1.0, excess - 1.5)
-    return [plain + top * n / (TRIALS - 1) for n in range(TRIALS)]
+    low, high = plain - slack, plain + max(1.0, excess - 1.5) + slack
+    return [low + (high - low) * n / (TRIALS - 1) for n in range(TRIALS)]
 
 
 def _next_gains(points: list[tuple[float, float]], target: float) -> list[float]:
@@ -1308,7 +1496,7 @@ def _choose_gain(
         if len(peaks.steps) == 0:  # nothing reaches the ceiling: no limiting at all
             return plain, peaks
         trials = [Trial(gain, ceiling_db - gain, []) for gain in gains]
-        _try_gains(source, peaks, limiter, trials)
+        _try_gains(source, peaks, limiter, trials, raw=preset.basis is Basis.RMS)
         points = [
             (t.gain_db, t.level(preset.basis, length, source.frames, tone_power)) for t in trials
         ]

@@ -465,6 +465,45 @@ def test_master_hits_the_target_by_ffmpegs_measure(
     assert report.passed, loudness.report_line(report)
 
 
+def test_a_wrong_guess_of_the_level_still_lands_on_target(
+    copy_of: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trials are aimed from a guess made on a few chunks; a programme whose
+    sampled chunks mislead it is mastered by the search of its own."""
+    guess = loudness._guess
+
+    def misled(source: loudness.WavReader, basis: loudness.Basis) -> loudness.Guess:
+        found = guess(source, basis)
+        return loudness.Guess(found.level - 6.0, found.peak_db)
+
+    searched: list[float] = []
+    choose = loudness._choose_gain
+
+    def search(*args: object) -> tuple[float, loudness.Peaks]:
+        found = choose(*args)  # type: ignore[arg-type]
+        searched.append(found[0])
+        return found
+
+    writes: list[float] = []
+    write = loudness._write
+
+    def counted(*args: object) -> loudness.Applied:
+        writes.append(1.0)
+        return write(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loudness, "_guess", misled)
+    monkeypatch.setattr(loudness, "_choose_gain", search)
+    monkeypatch.setattr(loudness, "_write", counted)
+    wav = copy_of("seed")
+    report = loudness.master(wav, loudness.PODCAST)
+    # The search found the gain by itself: one master written, no second try.
+    assert len(searched) == 1 and len(writes) == 1
+    assert report.integrated_lufs == pytest.approx(-16.0, abs=0.2)
+    theirs = ffmpeg_ebur128(wav)
+    assert theirs["I"] == pytest.approx(-16.0, abs=0.5) and theirs["TP"] <= -1.0
+    assert report.passed
+
+
 def test_headroom_lowers_the_ceiling(copy_of: Callable[[str], Path]) -> None:
     wav = copy_of("seed")
     report = loudness.master(wav, loudness.PODCAST, headroom_db=1.0)
