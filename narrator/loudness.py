@@ -124,7 +124,7 @@ def preset(spec: str) -> Preset | None:
         raise SettingError(f"unknown loudness preset '{spec}': {CHOICES}") from None
     low, high = LUFS_RANGE
     if not low <= target <= high:  # also refuses nan and inf
-        raise SettingError(f"loudness target {spec} LUFS is out of range: {CHOICES}")
+        raise SettingError(f"loudness target {target:g} LUFS is out of range: {CHOICES}")
     return Preset(f"{target:g} LUFS", Basis.LUFS, target, PODCAST.ceiling_db)
 
 
@@ -177,6 +177,8 @@ class LoudnessReport:
 
     preset: str | None
     target: str
+    #: What the gain aimed at; None for a measure-only report.
+    basis: Basis | None
     integrated_lufs: float
     loudness_range_lu: float
     true_peak_dbtp: float
@@ -242,7 +244,7 @@ def _figure(value: float, unit: str) -> str:
 
 def report_line(report: LoudnessReport) -> str:
     """One line for the render summary, such as 'loudness   podcast: -16.0 LUFS, ...: pass'."""
-    if report.preset is not None and report.checks and report.checks[0].name == "RMS":
+    if report.basis is Basis.RMS:
         figures = (
             f"RMS {_figure(report.rms_db, 'dB')}, peak {_figure(report.true_peak_dbtp, 'dB')}, "
             f"noise floor {_figure(report.noise_floor_db, 'dB')}"
@@ -269,6 +271,7 @@ def report_data(report: LoudnessReport) -> dict[str, object]:
     return {
         "preset": report.preset,
         "target": report.target,
+        "basis": report.basis.value if report.basis is not None else None,
         "integrated_lufs": _rounded(report.integrated_lufs),
         "loudness_range_lu": _rounded(report.loudness_range_lu),
         "true_peak_dbtp": _rounded(report.true_peak_dbtp),
@@ -296,6 +299,7 @@ def _report(
     return LoudnessReport(
         preset=preset.name if preset is not None else None,
         target=preset.description if preset is not None else "measured only",
+        basis=preset.basis if preset is not None else None,
         integrated_lufs=measured.integrated_lufs,
         loudness_range_lu=measured.loudness_range_lu,
         true_peak_dbtp=measured.true_peak_dbtp,
@@ -1001,7 +1005,7 @@ def _growth(release: float, count: int) -> Floats:
 class Peaks:
     """True peaks (linear) of the steps that reach ``floor``, by step, sorted."""
 
-    steps: Ints
+    steps: NDArray[np.signedinteger[Any]]
     values: Floats
     floor: float
 
@@ -1034,11 +1038,19 @@ def find_peaks(source: WavReader, subblock_peaks: Floats, floor: float) -> Peaks
             continue
         found, peaks = finder.above(first, min(first + per_chunk, total_steps), floor)
         loud = peaks >= floor
-        steps.append(found[loud])
-        values.append(peaks[loud])
+        steps.append(_compact_steps(found[loud]))
+        values.append(peaks[loud].astype(np.float32))
     if not steps:
         return Peaks(np.zeros(0, dtype=np.int64), np.zeros(0), floor)
     return Peaks(np.concatenate(steps), np.concatenate(values), floor)
+
+
+def _compact_steps(steps: Ints) -> NDArray[np.signedinteger[Any]]:
+    """Step numbers in 32 bits while they fit (a day of 192 kHz audio does): peaks are kept
+    for the whole file, so half the memory counts."""
+    import numpy as np
+
+    return steps.astype(np.int32) if len(steps) == 0 or steps[-1] < 2**31 else steps
 
 
 @dataclass
@@ -1400,6 +1412,8 @@ def _analyse(
 ) -> tuple[Meter, Peaks, list[Trial]]:
     """One pass: the levels, the true peaks that reach the ceiling at the largest gain, and
     each of ``gains``' energies once limited."""
+    import numpy as np
+
     meter = Meter(source.rate)
     finder = PeakFinder(source)
     length, step = meter.length, limiter.step
@@ -1415,7 +1429,7 @@ def _analyse(
         first = start // step
         steps, values = finder.above(first, -(-stop // step), floor)
         loud = values >= floor
-        found.append((steps[loud], values[loud]))
+        found.append((_compact_steps(steps[loud]), values[loud].astype(np.float32)))
         whole = (stop - start) // length * length // step
         piece = _piece(first, whole, pcm / FULL_SCALE, weighted, step, raw)
         # A chunk's envelope looks ahead into the next one's peaks: weigh it a chunk late.
@@ -1447,10 +1461,10 @@ def _empty_peaks() -> tuple[Ints, Floats]:
 
 
 def _peaks_for(
-    source: WavReader, before: Meter, peaks: Peaks, gain_db: float, ceiling_db: float
+    source: WavReader, before: Meter, peaks: Peaks, gain_db: float, threshold_db: float
 ) -> Peaks:
     """``peaks`` if they reach down to what the limiter needs at ``gain_db``, else found anew."""
-    floor = 10 ** ((ceiling_db - gain_db) / 20)
+    floor = 10 ** ((threshold_db - gain_db) / 20)
     if floor >= peaks.floor:
         return peaks
     return find_peaks(source, before.subblock_peaks(), floor)

@@ -268,7 +268,8 @@ def report(preset: str | None, checks: tuple[Check, ...] = (), **levels: float) 
         "limiter_db": -3.1,
     }
     values.update(levels)
-    return LoudnessReport(preset=preset, target="-16 LUFS", checks=checks, **values)
+    basis = None if preset is None else loudness.PRESETS[preset].basis
+    return LoudnessReport(preset=preset, target="-16 LUFS", basis=basis, checks=checks, **values)
 
 
 def test_report_line_is_one_line_for_the_summary() -> None:
