@@ -24,6 +24,10 @@ takes four minutes more):
 - piper-api: narrator's piper engine against the bare piper API, same sentences;
 - piper-jobs: whether a second piper worker would help: the bare API in two processes
   of half the sentences each against one, and narrator --jobs 2 with piper's cap lifted;
+- loudness: mastering a --minutes-long programme (a narrator espeak render, repeated)
+  to the podcast preset, in a process of its own, against ffmpeg's ebur128 filter
+  measuring the same file (peak=true), medians of --rounds, alternated; the master's
+  peak RSS against the --minutes-short programme's; youtube and audiobook once each;
 - startup: 'narrator --help' against 'import typer', and a one-sentence preview.
 - video: the long script with a heading every few minutes, rendered once to WAV, then
   encoded as the m4a (the baseline), the YouTube mp4 with title cards and the soft
@@ -38,6 +42,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -736,7 +741,8 @@ MEMORY_NOTE = (
 
 #: Every section, in the order they run and report.
 SECTIONS = (
-    "cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "startup", "video",
+    "cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "loudness", "startup",
+    "video",
 )  # fmt: skip
 #: piper-jobs adds over four minutes of piper synthesis: asked for by name, or with 'all'.
 DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "piper-jobs")
@@ -1493,6 +1499,181 @@ def piper_api_lines(bench: Bench, script: ScriptFiles, rounds: int) -> list[str]
     return lines
 
 
+# --- loudness: mastering against ffmpeg measuring ------------------------------------
+
+#: The programme is a narrator render of this much narration, repeated to length.
+LOUDNESS_RENDER_MINUTES = 5.0
+TARGET_LOUDNESS_RATIO = 1.0
+TARGET_LOUDNESS_MEMORY_RATIO = TARGET_MEMORY_RATIO
+#: Presets mastered once each after the podcast rounds, for information.
+LOUDNESS_INFO_PRESETS = ("youtube", "audiobook")
+
+
+@dataclass(frozen=True)
+class Mastered:
+    """One master in a process of its own: its run, and what the process said it took."""
+
+    run: Run
+    #: Seconds to import numpy, scipy.signal and narrator.loudness, and to master.
+    imports: float
+    seconds: float
+    line: str
+    gain_db: float
+    limiter_db: float
+
+
+def repeat_wav(source: Path, target: Path, minutes: float) -> Path:
+    """Write ``source`` into ``target`` over and over until it lasts ``minutes``."""
+    import wave
+
+    with wave.open(str(source), "rb") as wav:
+        rate = wav.getframerate()
+        pcm = wav.readframes(wav.getnframes())
+    left = round(minutes * 60 * rate) * 2
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        while left > 0:
+            piece = pcm[:left]
+            out.writeframesraw(piece)
+            left -= len(piece)
+    return target
+
+
+def loudness_programmes(bench: Bench) -> tuple[Path, Path]:
+    """The long and the short programme: one narrator espeak render, with its pauses, repeated."""
+    folder = bench.folder / "loudness"
+    script = write_script(folder / "script", LOUDNESS_RENDER_MINUTES)
+    progress(f"narrator espeak, {LOUDNESS_RENDER_MINUTES:g} min: the programme to repeat")
+    run_quiet(render_command("espeak", script.noisy, folder / "render", None))
+    rendered = folder / "render" / f"{script.noisy.stem}.wav"
+    long_minutes, short_minutes = bench.args.minutes_long, bench.args.minutes_short
+    return (
+        repeat_wav(rendered, folder / f"programme-{long_minutes:g}min.wav", long_minutes),
+        repeat_wav(rendered, folder / f"programme-{short_minutes:g}min.wav", short_minutes),
+    )
+
+
+def ebur128_run(wav: Path, log: Path) -> Run:
+    """Time ffmpeg's ebur128 filter measuring ``wav``, true peaks included."""
+    command = ["ffmpeg", "-nostats", "-hide_banner", "-i", str(wav)]
+    command += ["-af", "ebur128=peak=true", "-f", "null", "-"]
+    return run_measured(command, log)
+
+
+def master_run(wav: Path, spec: str, work: Path) -> Mastered:
+    """Master a fresh copy of ``wav`` to ``spec`` in a child process; the copying is not timed."""
+    work.mkdir(parents=True, exist_ok=True)
+    copy = work / f"{wav.stem}-{spec}.wav"
+    shutil.copyfile(wav, copy)
+    said = work / f"{wav.stem}-{spec}.json"
+    command = [sys.executable, str(Path(__file__).resolve()), "--master", str(copy), spec]
+    run = run_measured([*command, str(said)], work / f"{wav.stem}-{spec}.stderr.log")
+    copy.unlink()
+    data = json.loads(said.read_text(encoding="utf-8"))
+    return Mastered(
+        run, data["imports"], data["seconds"], data["line"], data["gain_db"], data["limiter_db"]
+    )
+
+
+def master_child(wav: Path, spec: str, said: Path) -> None:
+    """Master ``wav`` in place to ``spec``; write the time it took and its report; run in a child.
+
+    The imports are timed apart: a render pays them once, whatever it masters.
+    """
+    started = time.perf_counter()
+    import numpy  # noqa: F401
+    import scipy.signal  # noqa: F401
+
+    from narrator import loudness
+
+    imported = time.perf_counter()
+    preset = loudness.preset(spec)
+    assert preset is not None
+    report = loudness.master(wav, preset)
+    data = {
+        "imports": imported - started,
+        "seconds": time.perf_counter() - imported,
+        "line": loudness.report_line(report),
+        "gain_db": report.gain_db,
+        "limiter_db": report.limiter_db,
+    }
+    said.write_text(json.dumps(data), encoding="utf-8")
+
+
+def loudness_section(bench: Bench, out: list[str]) -> None:
+    """Mastering the long programme to the podcast preset against ffmpeg measuring it."""
+    long_wav, short_wav = loudness_programmes(bench)
+    work = bench.folder / "loudness" / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    minutes = bench.args.minutes_long
+    measured: list[Run] = []
+    mastered: list[Mastered] = []
+    for number in range(1, bench.args.rounds + 1):
+        progress(f"ffmpeg ebur128 peak=true, {minutes:g} min, run {number}")
+        measured.append(ebur128_run(long_wav, work / "ebur128.stderr.log"))
+        progress(f"master to podcast, {minutes:g} min, run {number}")
+        mastered.append(master_run(long_wav, "podcast", work))
+    progress(f"master to podcast, {bench.args.minutes_short:g} min")
+    short = master_run(short_wav, "podcast", work)
+    others = []
+    for spec in LOUDNESS_INFO_PRESETS:
+        progress(f"master to {spec}, {minutes:g} min")
+        others.append((spec, master_run(long_wav, spec, work)))
+    out += loudness_lines(bench, measured, mastered, short, others)
+
+
+def loudness_lines(
+    bench: Bench,
+    measured: Sequence[Run],
+    mastered: Sequence[Mastered],
+    short: Mastered,
+    others: Sequence[tuple[str, Mastered]],
+) -> list[str]:
+    """The podcast master against ffmpeg, its memory against the short one's, the others."""
+    baseline = median_run(measured)
+    run = median_run([m.run for m in mastered])
+    middle = sorted(mastered, key=lambda m: m.run.wall)[len(mastered) // 2]
+    minutes, short_minutes = bench.args.minutes_long, bench.args.minutes_short
+    against = f"ffmpeg ebur128 peak=true {baseline.wall:.1f} s"
+    lines = [
+        line(
+            f"loudness podcast {minutes:g} min",
+            f"wall {run.wall:.1f} s",
+            against,
+            run.wall / baseline.wall,
+            TARGET_LOUDNESS_RATIO,
+        ),
+        note(f"(medians of {len(mastered)} runs each, alternated; mastering itself took"),
+        note(f" {middle.seconds:.1f} s after {middle.imports:.1f} s of numpy and scipy imports)"),
+        note(
+            f"{middle.line.removeprefix('loudness').strip()}  (gain {middle.gain_db:+.1f} dB, "
+            f"limiter {middle.limiter_db:.1f} dB)"
+        ),
+        line(
+            "loudness podcast, peak RSS",
+            f"{minutes:g} min {mib(run.max_rss_kib)}",
+            f"{short_minutes:g} min {mib(short.run.max_rss_kib)}",
+            run.max_rss_kib / short.run.max_rss_kib,
+            TARGET_LOUDNESS_MEMORY_RATIO,
+        ),
+    ]
+    for spec, other in others:
+        lines.append(
+            line(
+                f"loudness {spec} {minutes:g} min",
+                f"wall {other.run.wall:.1f} s",
+                against,
+                other.run.wall / baseline.wall,
+                None,
+            )
+        )
+        lines.append(note(f"{other.line.removeprefix('loudness').strip()}"))
+    lines.append(note("(the programme has no head or tail of silence: a render's plan adds them)"))
+    return lines
+
+
 # --- main --------------------------------------------------------------------------
 
 
@@ -1568,6 +1749,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--alignments", action="store_true", help="with --piper-baseline: as narrator loads it"
     )
     internal.add_argument(
+        "--master",
+        nargs=3,
+        metavar=("WAV", "PRESET", "REPORT"),
+        help="master WAV in place to PRESET; write what it took to the JSON file REPORT",
+    )
+    internal.add_argument(
         "--narrator-uncapped",
         action="store_true",
         help="(first option only) run narrator with the rest, no engine's worker count capped",
@@ -1631,6 +1818,7 @@ RUNNERS = {
     "resume": resume_section,
     "piper-api": piper_api_section,
     "piper-jobs": piper_jobs_section,
+    "loudness": loudness_section,
     "startup": startup_section,
     "video": video_section,
 }
@@ -1693,6 +1881,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.piper_baseline is not None:
         plan_file, wav = args.piper_baseline
         piper_baseline(plan_file, wav, args.alignments)
+        return 0
+    if args.master is not None:
+        wav, spec, report = args.master
+        master_child(Path(wav), spec, Path(report))
         return 0
     report = Report()
     with work_folder(args.keep) as folder:
