@@ -15,6 +15,7 @@ import fcntl
 import os
 import re
 import secrets
+import shutil
 import stat
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -132,6 +133,15 @@ def sweep_dead_runs(folder: Path, prefix: str, remove: Callable[[str], None]) ->
             os.close(handle)
 
 
+def _remove(path: Path) -> None:
+    """Delete a staged file, or a scratch folder with everything in it; gone already is fine."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
 def read_only(path: Path) -> bool:
     """Whether ``path`` is a file its owner has made read-only (root ignores permissions)."""
     try:
@@ -191,21 +201,23 @@ class Staging:
         for child in self.folder.iterdir():
             match = _STAGED.match(child.name)
             if match is not None and match["tag"] == tag:
-                with contextlib.suppress(FileNotFoundError):
-                    child.unlink()
+                _remove(child)
 
     def check(self, final_names: Iterable[str], keep: Path | None = None) -> None:
         """Raise OutputError now if an output this run may write cannot be replaced."""
         check_outputs(self.folder, final_names, keep)
 
-    def _create(self, name: str, suffix: str, final: Path) -> Path:
+    def _create(self, name: str, suffix: str, final: Path, folder: bool = False) -> Path:
         assert self._lock is not None
         for n in range(1000):
             count = f"-{n}" if n else ""
             path = self.folder / f".{name}.narrator-{self._lock.tag}{count}{suffix}"
             with signals.held():  # a file created is a file listed for clean-up
                 try:
-                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+                    if folder:
+                        path.mkdir(0o755)
+                    else:
+                        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
                 except FileExistsError:
                     continue
                 self._staged.append((path, final))
@@ -219,6 +231,10 @@ class Staging:
     def scratch(self, name: str) -> Path:
         """A temporary path in the folder that is always deleted, never committed."""
         return self._create(name, ".tmp", Path())
+
+    def scratch_folder(self, name: str) -> Path:
+        """A temporary folder in the folder that is always deleted with what it holds."""
+        return self._create(name, ".tmp", Path(), folder=True)
 
     def write_text(self, final_name: str, text: str) -> Path:
         """Stage a UTF-8 text file; return its temporary path."""
@@ -264,8 +280,7 @@ class Staging:
     def discard(self) -> None:
         """Delete whatever is still staged and the lock, and the folder if made for nothing."""
         for temporary, _final in self._staged:
-            with contextlib.suppress(FileNotFoundError):
-                temporary.unlink()
+            _remove(temporary)
         self._staged.clear()
         if self._lock is not None:
             self._lock.release()

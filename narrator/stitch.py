@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
 import subprocess
 import tempfile
 import wave
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -131,7 +133,11 @@ class Packaging:
 
 
 def encode(
-    wav: Path, target: Path, audio_format: AudioFormat, packaging: Packaging | None = None
+    wav: Path,
+    target: Path,
+    audio_format: AudioFormat,
+    packaging: Packaging | None = None,
+    scratch: Path | None = None,
 ) -> None:
     """Encode the programme WAV into ``target`` with ffmpeg, with tags, chapters and pictures.
 
@@ -140,15 +146,16 @@ def encode(
     OutputError on any other failure. ffmpeg runs in its own process group, so
     a Ctrl-C at the terminal reaches only narrator, which then stops ffmpeg and
     waits for it: no encoder outlives an interrupted render. The files ffmpeg
-    reads besides the WAV (tags, pictures, frame list) live in a scratch
-    folder beside ``target``, removed afterwards whatever happens.
+    reads besides the WAV (tags, pictures, frame list) live in ``scratch``, an
+    empty folder its owner removes (a render's staging, which a later render
+    sweeps if this one is killed), else in a temporary folder beside ``target``,
+    removed afterwards whatever happens.
     """
     from narrator.files import full_disk_error
 
     packaging = packaging or Packaging()
     try:
-        with tempfile.TemporaryDirectory(prefix=".narrator-encode-", dir=target.parent) as name:
-            folder = Path(name)
+        with _scratch(scratch, target.parent) as folder:
             if audio_format is AudioFormat.MP4:
                 command = _video_command(wav.absolute(), target.absolute(), packaging, folder)
             else:
@@ -160,6 +167,16 @@ def encode(
         raise full_disk_error(exc, target.parent) or OutputError(
             f"{target.name}: cannot prepare the encode: {exc.strerror or exc}"
         ) from None
+
+
+@contextlib.contextmanager
+def _scratch(given: Path | None, beside: Path) -> Iterator[Path]:
+    """``given`` (an empty folder its owner removes), else a temporary folder in ``beside``."""
+    if given is not None:
+        yield given
+        return
+    with tempfile.TemporaryDirectory(prefix=".narrator-encode-", dir=beside) as name:
+        yield Path(name)
 
 
 def _ffmpeg_head() -> list[str]:
