@@ -121,7 +121,7 @@ def open_cover(path: Path) -> Image:
         with Image.open(path) as image:
             image.load()
             return image
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
         reason = "not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else exc
         raise SettingError(f"--cover {path}: {reason}: give a JPEG or PNG file") from None
 

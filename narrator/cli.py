@@ -315,6 +315,49 @@ def render(
             "or 60), 2 frames apart.  [default: none: 80 ms apart]",
         ),
     ] = None,
+    loudness: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--loudness",
+            "-L",
+            help="Master the audio: podcast (-16 LUFS, true peak -1 dBTP), youtube (-14 LUFS), "
+            "audiobook (ACX: RMS -23 to -18 dB, peaks -3 dB, room tone), a number in LUFS, "
+            "or off.  [default: off]",
+        ),
+    ] = None,
+    title: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Title tag.  [default: the first heading, else the script's stem]"),
+    ] = None,
+    artist: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Artist tag: the narrator or author."),
+    ] = None,
+    album: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Album tag: the series, podcast or book."),
+    ] = None,
+    year: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Year tag."),
+    ] = None,
+    cover: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(
+            "--cover",
+            help="Cover art (JPEG, PNG or any image Pillow reads) for mp3, m4a and m4b; "
+            "the picture of an mp4.  [default: mp4 shows a title card]",
+        ),
+    ] = None,
+    burn_subtitles: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--burn-subtitles/--soft-subtitles",
+            help="mp4: draw the cues into the picture, instead of a subtitle track a player "
+            "can turn off.  [default: soft]",
+            show_default=False,
+        ),
+    ] = None,
     jobs: JobsOption = None,
     cache_dir: CacheDirOption = None,
     no_cache: Annotated[
@@ -323,7 +366,7 @@ def render(
     cache_limit: CacheLimitOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
 ) -> None:
-    """Render each SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (and .chapters.txt).
+    """Render each SCRIPT to OUT/<stem>.<format>, .srt, .vtt, .html, .json (.chapters.txt, .ass).
 
     Sentences already synthesized with the same engine, voice and rate come
     from the clip cache, so a re-render after an edit, or after an interrupted
@@ -332,6 +375,10 @@ def render(
     stop the others.
 
     Example: narrator render talk.txt --format mp3 --engine espeak --rate 160
+
+    Example: narrator render episode.txt -f m4a --loudness podcast --artist "A. Writer"
+
+    Example: narrator render explainer.txt -f mp4 --cover art.png --engine piper
 
     Example: narrator render chapter*.md --out-dir book
 
@@ -360,6 +407,13 @@ def render(
             speak_headings=speak_headings,
             subtitle_style=subtitle_style,
             fps=fps,
+            loudness=loudness,
+            cover=cover,
+            burn_subtitles=burn_subtitles,
+            title=title,
+            artist=artist,
+            album=album,
+            year=year,
         )
         clips = _cache(cache_dir, cache_limit)  # checks the limit even with --no-cache
         cache = None if no_cache else clips

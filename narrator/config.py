@@ -10,6 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from narrator.container import Tags
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
 from narrator.formats import AudioFormat
@@ -37,6 +38,16 @@ class Overrides:
     speak_headings: bool | None = None
     fps: str | None = None
     subtitle_style: str | None = None
+    loudness: str | None = None
+    cover: Path | None = None
+    burn_subtitles: bool | None = None
+    #: Tags ([metadata] and --title, --artist, ...); None leaves a tag to the config.
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    year: str | None = None
+    genre: str | None = None
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,8 +73,13 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
     "encoding": ("encoding", str),
     "speak_headings": ("speak_headings", bool),
     "fps": ("fps", str),  # 25 and 29.97 as numbers too: see _Reader.overrides
+    "loudness": ("loudness", str),  # a LUFS number too
+    "cover": ("cover", str),
+    "burn_subtitles": ("burn_subtitles", bool),
 }
-_TOP_KEYS = frozenset({"render", "clean", "lexicon", "subtitles"})
+#: [metadata]: the tags written into the audio file (a year as a number too).
+_METADATA_KEYS = ("title", "artist", "album", "year", "genre", "comment")
+_TOP_KEYS = frozenset({"render", "clean", "lexicon", "subtitles", "metadata"})
 _SUBTITLE_KEYS = frozenset({"style", *LIMIT_KEYS})
 _CLEAN_KEYS = frozenset({"disable", "drop"})
 _DROP_KEYS = frozenset({"name", "pattern", "description"})
@@ -131,6 +147,11 @@ class _Reader:
         overrides = self.overrides(
             self.table(data.get("render", {}), "render", frozenset(_RENDER_KEYS))
         )
+        metadata = self.table(data.get("metadata", {}), "metadata", frozenset(_METADATA_KEYS))
+        for key, value in metadata.items():
+            if key == "year" and isinstance(value, int) and not isinstance(value, bool):
+                value = str(value)
+            overrides = replace(overrides, **{key: self.typed(value, f"metadata.{key}", str)})
         cleaning = self.cleaning(self.table(data.get("clean", {}), "clean", _CLEAN_KEYS))
         subtitles = self.table(data.get("subtitles", {}), "subtitles", _SUBTITLE_KEYS)
         if "style" in subtitles:
@@ -155,13 +176,14 @@ class _Reader:
         values: dict[str, Any] = {}
         for key, value in render.items():
             name, kind = _RENDER_KEYS[key]
-            if key == "fps" and isinstance(value, int | float) and not isinstance(value, bool):
+            if key in ("fps", "loudness") and _is_number(value):
                 value = f"{value:g}"
             values[name] = self.typed(value, f"render.{key}", kind)
             if key in _CHECKS:
                 self.check(f"render.{key}", partial(_CHECKS[key], value))
-        if "out_dir" in values:
-            values["out_dir"] = (self.path.parent / values["out_dir"]).resolve()
+        for key in ("out_dir", "cover"):
+            if key in values:
+                values[key] = (self.path.parent / values[key]).resolve()
         return Overrides(**values)
 
     def cleaning(self, clean: dict[str, Any]) -> Cleaning:
@@ -236,6 +258,7 @@ _CHECKS: dict[str, Callable[[Any], object]] = {
     "paragraph_pause": lambda v: RenderSettings(paragraph_pause_ms=v),
     "encoding": lambda v: RenderSettings(encoding=v),
     "fps": lambda v: RenderSettings(fps=v),
+    "loudness": lambda v: RenderSettings(loudness=v),
 }
 
 
@@ -265,10 +288,18 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
         paragraph_pause_ms=_first(chosen["paragraph_pause_ms"], base.paragraph_pause_ms),
         encoding=chosen["encoding"],
         fps=chosen["fps"],
+        loudness=_first(chosen["loudness"], base.loudness),
+        tags=Tags(**{key: chosen[key] for key in _METADATA_KEYS}),
+        cover=chosen["cover"],
+        burn_subtitles=_first(chosen["burn_subtitles"], base.burn_subtitles),
         style=style(chosen["subtitle_style"] or DEFAULT_STYLE, **project.limits),
         cleaning=cleaning,
         lexicon=project.lexicon,
     )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _first(value: Any, default: Any) -> Any:

@@ -134,6 +134,8 @@ CHAPTER_FORMATS = frozenset(
 )
 #: Formats that can hold cover art as an attached picture.
 COVER_FORMATS = frozenset({AudioFormat.MP3, AudioFormat.M4A, AudioFormat.M4B})
+#: Formats a --cover goes into: as cover art, or as the video's picture.
+PICTURE_FORMATS = COVER_FORMATS | {AudioFormat.MP4}
 
 #: YouTube's recommended upload settings: AAC-LC at 48 kHz, mono at 128 kb/s.
 VIDEO_RATE = 48_000

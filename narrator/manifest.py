@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from narrator import __version__
+from narrator.container import CHAPTER_FORMATS, Tags
 from narrator.lexicon import Entry
+from narrator.loudness import LoudnessReport, report_data
 from narrator.script import AlteredLine, DroppedLine, cleaning_report
 from narrator.timeline import (
     Cue,
@@ -39,6 +41,12 @@ class Outputs:
     chapter_list: str | None = None
     #: The karaoke subtitles (ASS), written when the timeline has word times.
     karaoke: str | None = None
+    #: The tags written into the audio file (None: a WAV, which carries none).
+    tags: Tags | None = None
+    #: The cover art's file name, when the audio file carries it.
+    cover: str | None = None
+    #: What the mastered programme measures; None when it was not mastered.
+    loudness: LoudnessReport | None = None
 
 
 def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
@@ -73,6 +81,12 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
             "sample_rate": outputs.audio_rate,
             "samples": timeline.samples * outputs.audio_rate // rate,
             "duration": seconds(timeline.samples, rate),
+            "tags": dict(outputs.tags.fields()) if outputs.tags is not None else None,
+            "chapters_inside": bool(timeline.chapters)
+            and outputs.audio_format in CHAPTER_FORMATS,
+            "cover": outputs.cover,
+            # Measured on the mastered programme before it was encoded; null: not mastered.
+            "loudness": report_data(outputs.loudness) if outputs.loudness is not None else None,
         },
         "subtitles": {
             "srt": outputs.srt,

@@ -96,6 +96,12 @@ def make_plan(script: Script, settings: RenderSettings) -> Plan:
     """Plan a cleaned script: sentences, silences, spoken forms and segment numbers."""
     planned = tuple(plan_paragraph(p) for p in script.paragraphs)
     gaps, trailing = silences(planned, settings.sentence_pause_ms, settings.paragraph_pause_ms)
+    mastering = settings.mastering
+    if mastering is not None and gaps:
+        # The room tone a store asks for at the head and the tail (ACX), never less than
+        # a pause the writer put there.
+        gaps = ((max(gaps[0][0], mastering.head_ms), *gaps[0][1:]), *gaps[1:])
+        trailing = max(trailing, mastering.tail_ms)
     alphabet = ENGINES[settings.voice.engine].phonemes
     paragraphs = []
     segment = 0

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from narrator.cache import ClipCache
     from narrator.cues import SpokenSpan
     from narrator.engines import VoiceSettings
+    from narrator.loudness import LoudnessReport
     from narrator.plan import Plan
     from narrator.script import Script
     from narrator.synthesis import Heard
@@ -73,6 +74,8 @@ class RenderResult:
     chapter_list: Path | None = None
     #: The karaoke subtitles (ASS); None when the engine gives no word times.
     karaoke: Path | None = None
+    #: What the mastered audio measures against its preset; None without --loudness.
+    loudness: LoudnessReport | None = None
     #: Outputs of an earlier render of the same stem that this one no longer
     #: writes (say ``talk.mp3`` after rendering ``--format wav``), now deleted.
     removed: tuple[Path, ...] = ()
@@ -122,6 +125,12 @@ class RenderResult:
 
 
 _TEXT_OUTPUTS = ("srt", "vtt", "ass", "html", "json")
+#: Formats whose decoding gives back the samples mastered; the others (lossy) may
+#: overshoot a little, so their true-peak ceiling keeps this much more room.
+LOSSLESS = frozenset({AudioFormat.WAV, AudioFormat.FLAC})
+LOSSY_HEADROOM_DB = 1.0
+#: Formats that carry tags (WAV is written by narrator, without them).
+TAGGED = frozenset(AudioFormat) - {AudioFormat.WAV}
 
 
 def render(
@@ -255,10 +264,11 @@ def _render_plan(
 ) -> RenderResult:
     """Stitch a plan's heard sentences into the programme and write every output."""
     from narrator.ass import compose_ass, has_words
+    from narrator.container import default_title
     from narrator.files import Staging
     from narrator.manifest import Outputs, compose_chapters, manifest_json
     from narrator.page import compose_page
-    from narrator.stitch import Programme, encode, output_rate
+    from narrator.stitch import Packaging, Programme, encode, output_rate
     from narrator.subtitles import compose_srt, compose_vtt
 
     settings = plan.settings
@@ -303,13 +313,31 @@ def _render_plan(
             if programme is not None:
                 programme.close()
         timeline = assemble(plan, spans, placed, programme.position, programme.rate, provenance)
-        # From the programme as heard: after anything that rewrites the WAV (mastering).
+        loudness = None
+        mastering = settings.mastering
+        if mastering is not None:
+            from narrator.loudness import master
+
+            stage = f"mastering ({mastering.name})"
+            counter.tell(stem, stage, 0, 1, 0)
+            headroom = 0.0 if audio_format in LOSSLESS else LOSSY_HEADROOM_DB
+            loudness = master(wav, mastering, headroom, staging.scratch(f"{stem}.master.wav"))
+            counter.tell(stem, stage, 1, 1, 0)
+        # From the programme as heard: after mastering rewrote the WAV.
         waveform = _waveform(wav)
         audio = folder / f"{stem}.{audio_format}"
+        srt = staging.write_text(f"{stem}.srt", compose_srt(timeline))
+        tags = replace(
+            settings.tags, title=settings.tags.title or default_title(timeline, stem)
+        )
         if audio_format is not AudioFormat.WAV:
             stage = f"encoding {audio_format}"
             counter.tell(stem, stage, 0, 1, 0)
-            encode(wav, staging.path(audio.name), audio_format)
+            packaging = Packaging(
+                tags, timeline, settings.cover, subtitles=srt, burn=settings.burn_subtitles
+            )
+            scratch = staging.scratch_folder(f"{stem}.encode")
+            encode(wav, staging.path(audio.name), audio_format, packaging, scratch)
             counter.tell(stem, stage, 1, 1, 0)
         chapter_text = compose_chapters(timeline)
         outputs = Outputs(
@@ -321,8 +349,10 @@ def _render_plan(
             page=f"{stem}.html",
             chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
             karaoke=f"{stem}.ass" if has_words(timeline) else None,
+            tags=tags if audio_format in TAGGED else None,
+            cover=settings.cover.name if settings.cover else None,  # settings refuse a WAV's
+            loudness=loudness,
         )
-        staging.write_text(outputs.srt, compose_srt(timeline))
         staging.write_text(outputs.vtt, compose_vtt(timeline))
         if outputs.karaoke is not None:
             staging.write_text(outputs.karaoke, compose_ass(timeline))
@@ -343,6 +373,7 @@ def _render_plan(
         manifest=folder / f"{stem}.json",
         chapter_list=folder / outputs.chapter_list if outputs.chapter_list else None,
         karaoke=folder / outputs.karaoke if outputs.karaoke else None,
+        loudness=loudness,
         removed=tuple(removed),
         cached=cached,
         synthesized=total - cached,

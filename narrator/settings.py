@@ -5,7 +5,9 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from narrator.container import Tags
 from narrator.cues import FRAME_RATES, Frames
 from narrator.defaults import (
     DEFAULT_FORMAT,
@@ -19,6 +21,9 @@ from narrator.lexicon import Lexicon
 from narrator.script import Cleaning
 from narrator.segment import CueLimits
 from narrator.styles import DEFAULT_STYLE, STYLES, SubtitleStyle
+
+if TYPE_CHECKING:
+    from narrator.loudness import Preset
 
 MAX_GAP_MS = 10_000  # the automatic sentence and paragraph gaps
 
@@ -41,6 +46,21 @@ class RenderSettings:
     lexicon: Lexicon = field(default_factory=Lexicon)
     #: The video frame rate cues are timed to, as --fps spells it; None: none.
     fps: str | None = None
+    #: The loudness preset as given: off, podcast, youtube, audiobook or a LUFS number.
+    loudness: str = "off"
+    #: Tags written into the audio file; a title left out is the script's first heading.
+    tags: Tags = field(default_factory=Tags)
+    #: Cover art embedded in mp3, m4a and m4b, and the picture of an mp4.
+    cover: Path | None = None
+    #: Draw the cues into the mp4's picture instead of carrying them as a soft track.
+    burn_subtitles: bool = False
+
+    @property
+    def mastering(self) -> Preset | None:
+        """The loudness preset the audio is mastered to; None for off."""
+        from narrator.loudness import preset
+
+        return preset(self.loudness)
 
     @property
     def limits(self) -> CueLimits:
@@ -68,6 +88,8 @@ class RenderSettings:
                 f"--fps {self.fps} is not a frame rate narrator knows: "
                 f"give one of {', '.join(FRAME_RATES)}"
             )
+        self.mastering  # noqa: B018 (raises SettingError for an unknown preset)
+        self._check_pictures()
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)
@@ -75,3 +97,23 @@ class RenderSettings:
                 raise SettingError(
                     f"unknown encoding '{self.encoding}': give a Python codec name such as cp1252"
                 ) from None
+
+    def _check_pictures(self) -> None:
+        """Refuse a cover or burned cues the format cannot carry, and a cover that is no image."""
+        from narrator.container import PICTURE_FORMATS
+
+        fmt = self.audio_format
+        if self.burn_subtitles and fmt is not AudioFormat.MP4:
+            raise SettingError(
+                f"--burn-subtitles draws the cues into a video: add --format mp4 (not {fmt})"
+            )
+        if self.cover is None:
+            return
+        if fmt not in PICTURE_FORMATS:
+            raise SettingError(
+                f"--cover {self.cover}: {fmt} files carry no cover art: "
+                "use --format mp3, m4a, m4b or mp4"
+            )
+        from narrator.cards import check_cover
+
+        check_cover(self.cover)

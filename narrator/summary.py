@@ -63,6 +63,10 @@ def summary_lines(result: RenderResult) -> list[str]:
     )
     lines = [f"{kind:<10} {path!s:<{width}}  {detail}".rstrip() for kind, path, detail in rows]
     lines.append(f"speech     {sentences_line}")
+    if result.loudness is not None:
+        from narrator.loudness import report_line
+
+        lines.append(report_line(result.loudness))
     lines += [
         f"removed    {path}  (an earlier render's, not written this time)"
         for path in result.removed
