@@ -111,35 +111,83 @@ def title_card(title: str, chapter: str | None) -> Image:
     return card
 
 
-def open_cover(path: Path) -> Image:
-    """The cover image, loaded; SettingError naming the file when it is missing or unreadable."""
-    from PIL import Image, UnidentifiedImageError
+def open_cover(path: Path, load: bool = True) -> Image:
+    """The cover image, upright (its EXIF orientation applied) and loaded.
+
+    SettingError naming the file when it is missing, unreadable or larger than
+    Pillow's safe limit (about 89 megapixels: a bigger file may be a decompression
+    bomb). With ``load`` False, only its header is read.
+    """
+    import warnings
+
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not path.is_file():
         raise SettingError(f"--cover {path}: no such image file")
     try:
-        with Image.open(path) as image:
-            image.load()
-            return image
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                if not load:
+                    return image
+                image.load()
+                return ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise SettingError(
+            f"--cover {path}: the image is too large to read safely: "
+            f"give one under {(Image.MAX_IMAGE_PIXELS or 0) // 1_000_000} megapixels"
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
         reason = "not an image Pillow can read" if isinstance(exc, UnidentifiedImageError) else exc
         raise SettingError(f"--cover {path}: {reason}: give a JPEG or PNG file") from None
 
 
 def check_cover(path: Path) -> None:
     """Raise SettingError now, before any synthesis, if ``path`` is no readable image."""
-    open_cover(path)
+    open_cover(path, load=False)
+
+
+#: Cover art as the stores take it: 8-bit RGB, at most this many pixels a side (Apple
+#: Podcasts asks for 1400 to 3000; a larger picture only makes the file bigger).
+COVER_SIDE = 3000
 
 
 def embeddable_cover(path: Path, folder: Path) -> Path:
-    """A JPEG or PNG of the cover: the file itself, or a PNG made in ``folder``."""
+    """The cover as a JPEG or PNG in ``folder``, ready to embed.
+
+    A JPEG or PNG in 8-bit RGB (or grey), upright and at most COVER_SIDE a side,
+    is copied as it is; any other is converted: to an RGB JPEG from a JPEG (CMYK,
+    turned or too large), to a PNG from anything else. Always a copy: ffmpeg reads
+    a name with '%' in it as a numbered sequence.
+    """
+    import shutil
+
+    from PIL import Image
+
     image = open_cover(path)
-    if image.format in EMBEDDABLE:
-        return path
-    converted = folder / "cover.png"
-    keep = "RGBA" if "A" in image.getbands() else "RGB"
-    image.convert(keep).save(converted, "PNG")
+    with Image.open(path) as original:
+        kind = original.format or ""
+        upright = original.getexif().get(_ORIENTATION, 1) == 1
+    plain = image.mode in ("RGB", "L") and max(image.size) <= COVER_SIDE and upright
+    if kind in EMBEDDABLE and plain:
+        copied = folder / f"cover{EMBEDDABLE[kind]}"
+        shutil.copyfile(path, copied)
+        return copied
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if max(image.size) > COVER_SIDE:
+        image.thumbnail((COVER_SIDE, COVER_SIDE), Image.Resampling.LANCZOS)
+    if kind == "JPEG":  # a photo stays a JPEG (CMYK, turned, or too large)
+        converted = folder / "cover.jpg"
+        image.convert("RGB").save(converted, "JPEG", quality=92)
+    else:
+        converted = folder / "cover.png"
+        image.convert("RGBA" if "A" in image.getbands() else "RGB").save(converted, "PNG")
     return converted
+
+
+#: The EXIF tag that says which way up a photo is.
+_ORIENTATION = 0x0112
 
 
 def cover_picture(path: Path) -> Image:

@@ -393,6 +393,11 @@ def render(
         scripts = script
         if name is not None and len(scripts) > 1:
             raise SettingError("--name names one script's outputs: give one script with it")
+        if title is not None and len(scripts) > 1:
+            raise SettingError(
+                "--title names one script's audio: give one script with it (each script's "
+                "first heading is its title, or set title in a narrator.toml beside it)"
+            )
         if sum(1 for s in scripts if str(s) == "-") > 1:
             raise SettingError("standard input (-) can be read once: give - at most once")
         given = Overrides(
@@ -443,10 +448,22 @@ def render(
                 where = "" if said.startswith(source.label) else f"{source.label}: "
                 typer.echo(f"narrator: error: {where}{said}", err=True)
             elif not quiet:
+                mastered = ""
+                if outcome.loudness is not None:
+                    verdict = "pass" if outcome.loudness.passed else "FAIL"
+                    mastered = f", loudness {outcome.loudness.preset}: {verdict}"
                 typer.echo(
                     f"rendered   {outcome.audio}  {_clock(outcome.duration)}, "
                     f"{outcome.synthesized} synthesized, {outcome.cached} from the cache"
+                    f"{mastered}"
                 )
+        if not quiet:
+            from narrator.summary import no_karaoke
+
+            # Once for the batch: the engine is what decides it.
+            notes = {no_karaoke(o) for o in outcomes if not isinstance(o, Exception)}
+            for note in sorted(n for n in notes if n is not None):
+                typer.echo(note)
         if failed:
             codes = {getattr(f, "exit_code", ExitCode.INTERNAL) for f in failed}
             typer.echo(

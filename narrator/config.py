@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from narrator.container import Tags
+from narrator.container import PICTURE_FORMATS, Tags
 from narrator.engines import VoiceSettings
 from narrator.errors import SettingError
 from narrator.formats import AudioFormat
@@ -184,6 +184,10 @@ class _Reader:
         for key in ("out_dir", "cover"):
             if key in values:
                 values[key] = (self.path.parent / values[key]).resolve()
+        if "cover" in values:
+            from narrator.cards import check_cover
+
+            self.check("render.cover", partial(check_cover, values["cover"]))
         return Overrides(**values)
 
     def cleaning(self, clean: dict[str, Any]) -> Cleaning:
@@ -273,12 +277,19 @@ def settings(project: Project, given: Overrides) -> RenderSettings:
         for name in Overrides.__dataclass_fields__
     }
     base = RenderSettings()
+    audio_format = AudioFormat.parse(str(_first(chosen["audio_format"], base.audio_format)))
+    # A cover or burned cues from the config file are the project's default: they go
+    # where the format can carry them. Given on the command line, they must fit.
+    if given.cover is None and audio_format not in PICTURE_FORMATS:
+        chosen["cover"] = None
+    if given.burn_subtitles is None and audio_format is not AudioFormat.MP4:
+        chosen["burn_subtitles"] = None
     cleaning = project.cleaning
     if chosen["speak_headings"] is not None:
         cleaning = replace(cleaning, speak_headings=chosen["speak_headings"])
     return RenderSettings(
         out_dir=_first(chosen["out_dir"], base.out_dir),
-        audio_format=_first(chosen["audio_format"], base.audio_format),
+        audio_format=audio_format,
         voice=VoiceSettings(
             engine=_first(chosen["engine"], base.voice.engine),
             voice=chosen["voice"],

@@ -34,6 +34,13 @@ class Tags:
     genre: str | None = None
     comment: str | None = None
 
+    def __post_init__(self) -> None:
+        # A tag given blank is a tag not given (then a title falls back to the heading).
+        for name in ("title", "artist", "album", "year", "genre", "comment"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, value.strip() or None)
+
     def fields(self) -> tuple[tuple[str, str], ...]:
         """(ffmpeg metadata key, value) for each tag that is set."""
         keys = (
@@ -49,8 +56,14 @@ class Tags:
 
 
 def default_title(timeline: Timeline, stem: str) -> str:
-    """The programme's title when none is given: its first heading, else the script's stem."""
-    return timeline.chapters[0].title if timeline.chapters else stem
+    """The programme's title when none is given: its first heading, else the script's stem.
+
+    A heading with no narration after it (see ``chapter_spans``) is no title.
+    """
+    if not timeline.paragraphs:
+        return stem
+    last_speech = timeline.paragraphs[-1].end
+    return next((c.title for c in timeline.chapters if c.start < last_speech), stem)
 
 
 @dataclass(frozen=True)

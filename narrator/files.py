@@ -133,6 +133,14 @@ def sweep_dead_runs(folder: Path, prefix: str, remove: Callable[[str], None]) ->
             os.close(handle)
 
 
+def shown_name(path: Path) -> str:
+    """The name a staged file will have (``talk.mp3`` for ``.talk.mp3.narrator-….part``)."""
+    match = _STAGED.match(path.name)
+    if match is None:
+        return path.name
+    return path.name[1 : path.name.rindex(".narrator-")]
+
+
 def _remove(path: Path) -> None:
     """Delete a staged file, or a scratch folder with everything in it; gone already is fine."""
     if path.is_dir() and not path.is_symlink():

@@ -1282,10 +1282,10 @@ def master(
             temporary.chmod(stat.S_IMODE(wav.stat().st_mode))
         temporary.replace(wav)
     except OSError as exc:
-        from narrator.files import full_disk_error
+        from narrator.files import full_disk_error, shown_name
 
         raise full_disk_error(exc, wav.parent) or OutputError(
-            f"{wav}: cannot master the audio: {exc.strerror}"
+            f"{shown_name(wav)}: cannot master the audio: {exc.strerror}"
         ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):

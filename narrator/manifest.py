@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from narrator import __version__
-from narrator.container import CHAPTER_FORMATS, Tags
+from narrator.container import CHAPTER_FORMATS, SAME_START, Tags, chapter_spans
 from narrator.lexicon import Entry
 from narrator.loudness import LoudnessReport, report_data
 from narrator.script import AlteredLine, DroppedLine, cleaning_report
@@ -82,7 +82,7 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
             "samples": timeline.samples * outputs.audio_rate // rate,
             "duration": seconds(timeline.samples, rate),
             "tags": dict(outputs.tags.fields()) if outputs.tags is not None else None,
-            "chapters_inside": bool(timeline.chapters)
+            "chapters_inside": bool(chapter_spans(timeline))
             and outputs.audio_format in CHAPTER_FORMATS,
             "cover": outputs.cover,
             # Measured on the mastered programme before it was encoded; null: not mastered.
@@ -244,16 +244,7 @@ def compose_chapters(timeline: Timeline) -> str:
     out. Returns "" when no chapter remains.
     """
     rate = timeline.sample_rate
-    if not timeline.paragraphs:
-        return ""
-    first_speech = timeline.paragraphs[0].start
-    last_speech = timeline.paragraphs[-1].end
     entries: dict[str, list[str]] = {}
-    for chapter in timeline.chapters:
-        if chapter.start >= last_speech:
-            continue
-        start = 0 if chapter.start <= first_speech else chapter.start
-        if not entries and start > 0:
-            entries["0:00"] = ["Introduction"]
-        entries.setdefault(clock(start / rate), []).append(chapter.title)
-    return "".join(f"{time} {' – '.join(titles)}\n" for time, titles in entries.items())
+    for span in chapter_spans(timeline):
+        entries.setdefault(clock(span.start / rate), []).append(span.title)
+    return "".join(f"{time} {SAME_START.join(titles)}\n" for time, titles in entries.items())

@@ -183,6 +183,7 @@ def render_all(
                 from narrator.stitch import ffmpeg
 
                 ffmpeg()
+            settings.check_pictures()
             # Before any synthesis: a script whose outputs cannot be written costs nothing.
             check_outputs(settings.out_dir, _output_names(source.stem, settings), source.path)
             if settings.voice not in speakers:
@@ -266,6 +267,7 @@ def _render_plan(
     from narrator.ass import compose_ass, has_words
     from narrator.container import default_title
     from narrator.files import Staging
+    from narrator.loudness import AUDIOBOOK
     from narrator.manifest import Outputs, compose_chapters, manifest_json
     from narrator.page import compose_page
     from narrator.stitch import Packaging, Programme, encode, output_rate
@@ -315,6 +317,7 @@ def _render_plan(
         timeline = assemble(plan, spans, placed, programme.position, programme.rate, provenance)
         loudness = None
         mastering = settings.mastering
+        acx = mastering == AUDIOBOOK  # an audiobook's mp3 as ACX takes it
         if mastering is not None:
             from narrator.loudness import master
 
@@ -334,7 +337,12 @@ def _render_plan(
             stage = f"encoding {audio_format}"
             counter.tell(stem, stage, 0, 1, 0)
             packaging = Packaging(
-                tags, timeline, settings.cover, subtitles=srt, burn=settings.burn_subtitles
+                tags,
+                timeline,
+                settings.cover,
+                subtitles=srt,
+                burn=settings.burn_subtitles,
+                acx=acx,
             )
             scratch = staging.scratch_folder(f"{stem}.encode")
             encode(wav, staging.path(audio.name), audio_format, packaging, scratch)
@@ -343,7 +351,7 @@ def _render_plan(
         outputs = Outputs(
             audio=audio.name,
             audio_format=audio_format,
-            audio_rate=output_rate(audio_format, timeline.sample_rate),
+            audio_rate=output_rate(audio_format, timeline.sample_rate, acx),
             srt=f"{stem}.srt",
             vtt=f"{stem}.vtt",
             page=f"{stem}.html",

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -17,6 +17,7 @@ from types import TracebackType
 from narrator.container import VIDEO_AUDIO, VIDEO_RATE, Tags
 from narrator.engines import Clip, WordMark
 from narrator.errors import MissingToolError, OutputError
+from narrator.files import shown_name
 from narrator.formats import AudioFormat
 from narrator.timeline import Timeline
 
@@ -41,10 +42,17 @@ FORMATS: dict[AudioFormat, tuple[str, ...]] = {
 }
 
 
-def output_rate(audio_format: AudioFormat, programme_rate: int) -> int:
-    """The sample rate of the audio file a format is written at."""
+#: The MP3 ACX takes for an audiobook: 192 kb/s constant bit rate at 44.1 kHz.
+ACX_RATE = 44_100
+ACX_MP3 = ("-c:a", "libmp3lame", "-b:a", "192k", "-ar", str(ACX_RATE))
+
+
+def output_rate(audio_format: AudioFormat, programme_rate: int, acx: bool = False) -> int:
+    """The sample rate of the audio file a format is written at (``acx``: for ACX)."""
     if audio_format is AudioFormat.OPUS:
         return OPUS_RATE
+    if acx and audio_format is AudioFormat.MP3:
+        return ACX_RATE
     return VIDEO_RATE if audio_format is AudioFormat.MP4 else programme_rate
 
 
@@ -126,6 +134,8 @@ class Packaging:
     cover: Path | None = None
     subtitles: Path | None = None
     burn: bool = False
+    #: Encode an mp3 as ACX takes an audiobook (192 kb/s CBR, 44.1 kHz).
+    acx: bool = False
 
     def __post_init__(self) -> None:
         if self.burn and self.timeline is None:
@@ -165,7 +175,7 @@ def encode(
             _run(command, folder, target, audio_format)
     except OSError as exc:
         raise full_disk_error(exc, target.parent) or OutputError(
-            f"{target.name}: cannot prepare the encode: {exc.strerror or exc}"
+            f"{shown_name(target)}: cannot prepare the encode: {exc.strerror or exc}"
         ) from None
 
 
@@ -205,7 +215,8 @@ def _audio_command(
         inputs += ["-i", str(embeddable_cover(packaging.cover, folder).absolute())]
         maps += cover_arguments(audio_format, 2)
     muxer = _MUXERS.get(audio_format, audio_format.value)
-    return [*_ffmpeg_head(), *inputs, *maps, *FORMATS[audio_format], "-f", muxer, str(target)]
+    codec = ACX_MP3 if packaging.acx and audio_format is AudioFormat.MP3 else FORMATS[audio_format]
+    return [*_ffmpeg_head(), *inputs, *maps, *codec, "-f", muxer, str(target)]
 
 
 def _video_command(wav: Path, target: Path, packaging: Packaging, folder: Path) -> list[str]:
@@ -235,7 +246,7 @@ def _video_command(wav: Path, target: Path, packaging: Packaging, folder: Path) 
         pictures = [cards.cover_picture(packaging.cover)]
     else:
         # Without a title given: the file's stem, even from a staged '.<stem>.mp4.<tag>.part'.
-        stem = target.name.lstrip(".").split(".")[0]
+        stem = shown_name(target).split(".")[0]
         title = packaging.tags.title or (
             default_title(timeline, stem) if timeline is not None else stem
         )
@@ -284,6 +295,7 @@ def _run(command: list[str], folder: Path, target: Path, audio_format: AudioForm
         text=True,
         errors="replace",
         process_group=0,
+        preexec_fn=_dying_with_parent(),
     ) as process:
         try:
             _, stderr = process.communicate()
@@ -296,7 +308,32 @@ def _run(command: list[str], folder: Path, target: Path, audio_format: AudioForm
             raise disk_full(target.parent, quota)
     if process.returncode != 0:
         detail = (stderr.strip().splitlines() or ["no message"])[-1]
-        raise OutputError(f"ffmpeg could not encode {target.name} as {audio_format}: {detail}")
+        raise OutputError(
+            f"ffmpeg could not encode {shown_name(target)} as {audio_format}: {detail}"
+        )
+
+
+#: prctl's PR_SET_PDEATHSIG (Linux): the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _dying_with_parent() -> Callable[[], None] | None:
+    """What ffmpeg's process runs before it starts: be killed if narrator is (even by SIGKILL).
+
+    ffmpeg runs in its own process group, away from the terminal's Ctrl-C, so without
+    this a narrator killed outright would leave it encoding into deleted files. libc
+    is loaded here, in narrator: the forked child only makes the call, importing and
+    allocating nothing while other threads' locks may be held. None off Linux.
+    """
+    import ctypes
+    import signal
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    kill = int(signal.SIGKILL)
+    return lambda: prctl(_PR_SET_PDEATHSIG, kill)
 
 
 _MUXERS = {

@@ -71,12 +71,9 @@ def summary_lines(result: RenderResult) -> list[str]:
         f"removed    {path}  (an earlier render's, not written this time)"
         for path in result.removed
     ]
-    if result.karaoke is None:
-        from narrator.engines import ENGINES
-
-        engine = result.timeline.provenance.engine
-        timed = " and ".join(name for name, info in ENGINES.items() if info.word_timing)
-        lines.append(f"karaoke    none: {engine} gives no word times ({timed} do)")
+    missing = no_karaoke(result)
+    if missing is not None:
+        lines.append(missing)
     dropped = len(result.script.dropped)
     if dropped:
         lines.append(
@@ -84,3 +81,14 @@ def summary_lines(result: RenderResult) -> list[str]:
             "see the manifest or 'narrator check'"
         )
     return lines
+
+
+def no_karaoke(result: RenderResult) -> str | None:
+    """The line saying why a render wrote no karaoke file; None when it wrote one."""
+    if result.karaoke is not None:
+        return None
+    from narrator.engines import ENGINES
+
+    engine = result.timeline.provenance.engine
+    timed = " and ".join(name for name, info in ENGINES.items() if info.word_timing)
+    return f"karaoke    none: {engine} gives no word times ({timed} do)"

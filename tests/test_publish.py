@@ -144,9 +144,14 @@ def test_audiobook_has_room_tone_head_and_tail(script: Path, tmp_path: Path) -> 
     # Everything in between moved by the head, to the sample.
     shift = first_speech - plain.paragraphs[0].sentences[0].start
     assert [s + shift for s, _ in cue_times(plain)] == [s for s, _ in cue_times(result)]
-    report = json.loads(result.manifest.read_text(encoding="utf-8"))["audio"]["loudness"]
+    audio = json.loads(result.manifest.read_text(encoding="utf-8"))["audio"]
+    report = audio["loudness"]
     assert report["passed"] is True, report
     assert -23 <= report["rms_db"] <= -18 and report["noise_floor_db"] <= -60
+    # ACX takes an MP3 at 192 kb/s constant bit rate, 44.1 kHz.
+    (stream,) = probe(result.audio)["streams"]  # type: ignore[misc]
+    assert (stream["sample_rate"], stream["bit_rate"]) == ("44100", "192000")
+    assert audio["sample_rate"] == 44100
 
 
 def test_audio_file_carries_chapters_and_tags(script: Path, tmp_path: Path) -> None:
@@ -275,3 +280,165 @@ def test_page_and_manifest_agree_on_duration_after_mastering(
     found = probe(result.audio)
     duration = float(found["format"]["duration"])  # type: ignore[index]
     assert abs(duration - seconds(result.samples, result.sample_rate)) <= 0.002
+
+
+def test_encoder_dies_with_a_killed_render(tmp_path: Path) -> None:
+    """kill -9 of narrator mid-encode stops its ffmpeg too (it is in its own process group).
+
+    The encoder is stood in for by ``sleep 600``, started the way ``stitch`` starts
+    ffmpeg, from a process that is then killed outright.
+    """
+    import os
+    import signal
+    import sys
+    import time
+
+    starter = (
+        "import subprocess, sys\n"
+        "from narrator.stitch import _dying_with_parent\n"
+        "child = subprocess.Popen(['sleep', '600'], process_group=0,\n"
+        "                         preexec_fn=_dying_with_parent())\n"
+        "print(child.pid, flush=True)\n"
+        "child.wait()\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", starter], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    with parent, parent.stdout:
+        encoder = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            status = Path(f"/proc/{encoder}/status").read_text()
+        except OSError:
+            break  # gone
+        if "State:\tZ" in status:
+            break  # dead, waiting for init to reap it
+        if time.monotonic() > deadline:
+            os.kill(encoder, signal.SIGKILL)
+            pytest.fail("the encoder outlived the killed render")
+        time.sleep(0.05)
+
+
+def test_ffmpeg_is_started_to_die_with_narrator(monkeypatch: pytest.MonkeyPatch) -> None:
+    from narrator import stitch
+
+    seen: list[object] = []
+    real = subprocess.Popen
+
+    def spy(*args: object, **kwargs: object) -> subprocess.Popen[str]:
+        seen.append(kwargs.get("preexec_fn"))
+        return real(*args, **kwargs)  # type: ignore[call-overload, no-any-return]
+
+    monkeypatch.setattr(stitch.subprocess, "Popen", spy)
+    with pytest.raises(Exception, match="ffmpeg could not encode"):
+        stitch._run([require_program("ffmpeg"), "-nonsense"], Path.cwd(), Path("x.mp3"), "mp3")  # type: ignore[arg-type]
+    assert len(seen) == 1 and callable(seen[0])
+
+
+def test_a_heading_with_nothing_after_it_is_no_chapter_and_no_title(tmp_path: Path) -> None:
+    script = tmp_path / "notes.txt"
+    script.write_text("Some words are said here.\n\n# Trailing heading\n", encoding="utf-8")
+    result = render(script, espeak(tmp_path, "mp3"))
+    found = probe(result.audio)
+    assert found["chapters"] == []
+    assert found["format"]["tags"]["title"] == "notes"  # type: ignore[index]
+    manifest = json.loads(result.manifest.read_text(encoding="utf-8"))
+    assert manifest["audio"]["chapters_inside"] is False
+
+
+def test_cover_named_like_a_sequence_and_turned_by_exif(tmp_path: Path) -> None:
+    """'%03d' in a name is ffmpeg's image sequence; a phone photo is turned by its EXIF tag."""
+    from PIL import Image
+
+    cover = tmp_path / "art%03d.jpg"
+    landscape = Image.new("RGB", (400, 200), (200, 40, 40))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: show it rotated by 90 degrees
+    landscape.save(cover, exif=exif)
+    script = tmp_path / "talk.txt"
+    script.write_text("A sentence to go with a picture.\n", encoding="utf-8")
+    result = render(script, espeak(tmp_path / "out", "m4a", cover=cover))
+    done = subprocess.run(
+        [require_program("ffmpeg"), "-v", "error", "-i", str(result.audio), "-map", "0:v",
+         "-frames:v", "1", "-f", "image2", "-c:v", "png", str(tmp_path / "x.png")],
+        check=True,
+    )
+    assert done.returncode == 0
+    with Image.open(tmp_path / "x.png") as embedded:
+        assert embedded.size == (200, 400)  # upright: as tall as it was wide
+    plain = tmp_path / "plain%d.png"  # copied as it is, under a name ffmpeg reads as one file
+    Image.new("RGB", (300, 300)).save(plain)
+    again = render(script, espeak(tmp_path / "again", "mp3", cover=plain))
+    kinds = [s["codec_name"] for s in probe(again.audio)["streams"]]  # type: ignore[index]
+    assert kinds == ["mp3", "png"]
+
+
+def test_cmyk_and_oversized_covers_are_embedded_as_rgb_within_3000(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from narrator.cards import COVER_SIDE, embeddable_cover
+
+    cmyk = tmp_path / "print.jpg"
+    Image.new("CMYK", (4000, 1000), (0, 80, 80, 0)).save(cmyk)
+    made = embeddable_cover(cmyk, tmp_path)
+    with Image.open(made) as image:
+        assert image.mode == "RGB" and max(image.size) == COVER_SIDE
+    fine = tmp_path / "fine.png"
+    Image.new("RGB", (1400, 1400)).save(fine)
+    into = tmp_path / "into"
+    into.mkdir()
+    assert embeddable_cover(fine, into).read_bytes() == fine.read_bytes()
+
+
+def test_a_huge_cover_is_one_line_error_not_a_warning(tmp_path: Path) -> None:
+    from PIL import Image
+
+    huge = tmp_path / "huge.png"
+    Image.new("1", (10000, 10000)).save(huge)  # 100 megapixels, a small file
+    script = tmp_path / "x.txt"
+    script.write_text("A sentence.\n", encoding="utf-8")
+    import sys
+
+    # In a process of its own: pytest turns warnings into errors, narrator's user would
+    # see Pillow's warning printed.
+    done = subprocess.run(
+        [sys.executable, "-m", "narrator", "render", str(script), "--cover", str(huge),
+         "-f", "mp3", "-o", str(tmp_path / "out"), "--engine", "espeak"],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    code, err = done.returncode, done.stderr
+    lines = err.strip().splitlines()
+    assert code == ExitCode.BAD_SETTING
+    assert len(lines) == 1 and "too large" in lines[0], err
+
+
+def test_project_cover_and_burn_apply_only_where_they_fit(tmp_path: Path) -> None:
+    """From narrator.toml, a cover and burned cues are defaults: check, preview and a WAV
+    render go on without them; a missing cover names the key."""
+    from PIL import Image
+
+    Image.new("RGB", (64, 64)).save(tmp_path / "art.png")
+    config = tmp_path / "narrator.toml"
+    config.write_text(
+        '[render]\ncover = "art.png"\nburn_subtitles = true\nengine = "espeak"\n',
+        encoding="utf-8",
+    )
+    script = tmp_path / "talk.txt"
+    script.write_text("A sentence with a picture.\n", encoding="utf-8")
+    assert invoke("check", str(script))[0] == 0
+    code, _, err = invoke("render", str(script), "-o", str(tmp_path / "out"), "-f", "wav")
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "out" / "talk.json").read_text(encoding="utf-8"))
+    assert manifest["audio"]["cover"] is None
+    code, _, err = invoke("render", str(script), "-o", str(tmp_path / "mp3"), "-f", "mp3")
+    assert code == 0, err
+    assert [s["codec_name"] for s in probe(tmp_path / "mp3" / "talk.mp3")["streams"]] == [  # type: ignore[index]
+        "mp3",
+        "png",
+    ]
+    (tmp_path / "art.png").unlink()
+    code, _, err = invoke("check", str(script))
+    assert code == ExitCode.BAD_SETTING
+    assert "narrator.toml: render.cover: " in err and "no such image file" in err
