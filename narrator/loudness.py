@@ -179,12 +179,8 @@ class LoudnessReport:
     target: str
     #: What the gain aimed at; None for a measure-only report.
     basis: Basis | None
-    integrated_lufs: float
-    loudness_range_lu: float
-    true_peak_dbtp: float
-    sample_peak_dbfs: float
-    rms_db: float
-    noise_floor_db: float
+    #: What the result measures.
+    measured: Measurement
     gain_db: float
     #: The deepest cut the true-peak limiter made (<= 0 dB).
     limiter_db: float
@@ -244,21 +240,33 @@ def _figure(value: float, unit: str) -> str:
 
 def report_line(report: LoudnessReport) -> str:
     """One line for the render summary, such as 'loudness   podcast: -16.0 LUFS, ...: pass'."""
+    m = report.measured
     if report.basis is Basis.RMS:
         figures = (
-            f"RMS {_figure(report.rms_db, 'dB')}, peak {_figure(report.true_peak_dbtp, 'dB')}, "
-            f"noise floor {_figure(report.noise_floor_db, 'dB')}"
+            f"RMS {_figure(m.rms_db, 'dB')}, peak {_figure(m.true_peak_dbtp, 'dB')}, "
+            f"noise floor {_figure(m.noise_floor_db, 'dB')}"
         )
     else:
         figures = (
-            f"{_figure(report.integrated_lufs, 'LUFS')}, LRA {report.loudness_range_lu:.1f} LU, "
-            f"true peak {_figure(report.true_peak_dbtp, 'dBTP')}"
+            f"{_figure(m.integrated_lufs, 'LUFS')}, LRA {m.loudness_range_lu:.1f} LU, "
+            f"true peak {_figure(m.true_peak_dbtp, 'dBTP')}"
         )
     if report.preset is None:
         return f"{'loudness':<10} {figures} (not mastered)"
     failed = [check.name for check in report.checks if not check.passed]
     verdict = f"FAIL ({', '.join(failed)})" if failed else "pass"
     return f"{'loudness':<10} {report.preset}: {figures}: {verdict}"
+
+
+#: The levels of a Measurement the manifest reports.
+REPORTED = (
+    "integrated_lufs",
+    "loudness_range_lu",
+    "true_peak_dbtp",
+    "sample_peak_dbfs",
+    "rms_db",
+    "noise_floor_db",
+)
 
 
 def _rounded(value: float) -> float | None:
@@ -272,12 +280,7 @@ def report_data(report: LoudnessReport) -> dict[str, object]:
         "preset": report.preset,
         "target": report.target,
         "basis": report.basis.value if report.basis is not None else None,
-        "integrated_lufs": _rounded(report.integrated_lufs),
-        "loudness_range_lu": _rounded(report.loudness_range_lu),
-        "true_peak_dbtp": _rounded(report.true_peak_dbtp),
-        "sample_peak_dbfs": _rounded(report.sample_peak_dbfs),
-        "rms_db": _rounded(report.rms_db),
-        "noise_floor_db": _rounded(report.noise_floor_db),
+        **{name: _rounded(getattr(report.measured, name)) for name in REPORTED},
         "gain_db": _rounded(report.gain_db),
         "limiter_db": _rounded(report.limiter_db),
         "checks": [
@@ -300,12 +303,7 @@ def _report(
         preset=preset.name if preset is not None else None,
         target=preset.description if preset is not None else "measured only",
         basis=preset.basis if preset is not None else None,
-        integrated_lufs=measured.integrated_lufs,
-        loudness_range_lu=measured.loudness_range_lu,
-        true_peak_dbtp=measured.true_peak_dbtp,
-        sample_peak_dbfs=measured.sample_peak_dbfs,
-        rms_db=measured.rms_db,
-        noise_floor_db=measured.noise_floor_db,
+        measured=measured,
         gain_db=gain_db,
         limiter_db=limiter_db,
         checks=checks(preset, measured) if preset is not None else (),

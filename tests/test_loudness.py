@@ -269,7 +269,11 @@ def report(preset: str | None, checks: tuple[Check, ...] = (), **levels: float) 
     }
     values.update(levels)
     basis = None if preset is None else loudness.PRESETS[preset].basis
-    return LoudnessReport(preset=preset, target="-16 LUFS", basis=basis, checks=checks, **values)
+    gains = {name: values.pop(name) for name in ("gain_db", "limiter_db")}
+    measured = Measurement(rate=22050, samples=22050, head_s=0.0, tail_s=0.0, **values)
+    return LoudnessReport(
+        preset=preset, target="-16 LUFS", basis=basis, measured=measured, checks=checks, **gains
+    )
 
 
 def test_report_line_is_one_line_for_the_summary() -> None:
@@ -460,9 +464,9 @@ def test_master_hits_the_target_by_ffmpegs_measure(
     assert theirs["I"] == pytest.approx(preset.target, abs=0.5)
     assert theirs["TP"] <= preset.ceiling_db
     # Our own figures are ffmpeg's, and within the tighter aim.
-    assert report.integrated_lufs == pytest.approx(theirs["I"], abs=0.05)
-    assert report.integrated_lufs == pytest.approx(preset.target, abs=0.2)
-    assert report.true_peak_dbtp == pytest.approx(theirs["TP"], abs=0.05)
+    assert report.measured.integrated_lufs == pytest.approx(theirs["I"], abs=0.05)
+    assert report.measured.integrated_lufs == pytest.approx(preset.target, abs=0.2)
+    assert report.measured.true_peak_dbtp == pytest.approx(theirs["TP"], abs=0.05)
     assert report.passed, loudness.report_line(report)
 
 
@@ -499,7 +503,7 @@ def test_a_wrong_guess_of_the_level_still_lands_on_target(
     report = loudness.master(wav, loudness.PODCAST)
     # The search found the gain by itself: one master written, no second try.
     assert len(searched) == 1 and len(writes) == 1
-    assert report.integrated_lufs == pytest.approx(-16.0, abs=0.2)
+    assert report.measured.integrated_lufs == pytest.approx(-16.0, abs=0.2)
     theirs = ffmpeg_ebur128(wav)
     assert theirs["I"] == pytest.approx(-16.0, abs=0.5) and theirs["TP"] <= -1.0
     assert report.passed
@@ -559,7 +563,7 @@ def test_audiobook_meets_acx_by_ffmpegs_measure(speech: dict[str, Path], tmp_pat
     # The head is room tone: neither dead silence nor anywhere near -60 dB.
     tone = ffmpeg_astats(wav, end=book.head_ms / 2000)
     assert -75.0 <= tone["rms"] <= -65.0
-    assert -75.0 <= report.noise_floor_db <= -65.0
+    assert -75.0 <= report.measured.noise_floor_db <= -65.0
     after = read_wav(wav)[0]
     assert len(after) == len(head) + len(samples) + len(tail)
     assert np.count_nonzero(after[: len(head)]) > 0.9 * len(head)
