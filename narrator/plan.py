@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from narrator.engines import ENGINES
@@ -53,9 +54,9 @@ class Plan:
     trailing_ms: int
     settings: RenderSettings
 
-    @property
+    @cached_property
     def sentences(self) -> tuple[PlanSentence, ...]:
-        """Every sentence in order."""
+        """Every sentence in order (asked for once per sentence heard: kept)."""
         return tuple(s for p in self.paragraphs for s in p.sentences)
 
     @property

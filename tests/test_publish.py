@@ -442,3 +442,15 @@ def test_project_cover_and_burn_apply_only_where_they_fit(tmp_path: Path) -> Non
     code, _, err = invoke("check", str(script))
     assert code == ExitCode.BAD_SETTING
     assert "narrator.toml: render.cover: " in err and "no such image file" in err
+
+
+def test_manifest_text_is_the_manifest_data(script: Path, tmp_path: Path) -> None:
+    """Sentences on a line each (quick to write for an hour) change nothing in the data."""
+    from narrator.manifest import Outputs, build_manifest, manifest_json
+
+    result = render(script, espeak(tmp_path))
+    outputs = Outputs("harbour.wav", "wav", result.sample_rate, "a.srt", "a.vtt", "a.html")
+    text = manifest_json(result.timeline, outputs)
+    assert json.loads(text) == build_manifest(result.timeline, outputs)
+    sentences = sum(len(p.sentences) for p in result.paragraphs)
+    assert sum(1 for line in text.splitlines() if line.startswith('      {"index"')) == sentences
