@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from narrator.cache import ClipCache
     from narrator.cues import SpokenSpan
     from narrator.engines import VoiceSettings
+    from narrator.files import Staging
     from narrator.loudness import LoudnessReport
     from narrator.plan import Plan
     from narrator.script import Script
@@ -256,6 +257,63 @@ def _provenance(settings: RenderSettings) -> Provenance:
     )
 
 
+@dataclass(frozen=True)
+class Stitched:
+    """A plan's sentences laid end to end in the programme, in its samples.
+
+    ``spans`` are every cue's speech, in order; ``placed`` gives per sentence its
+    first sample, its end, one past its last span, and the text the engine was given.
+    """
+
+    spans: tuple[SpokenSpan, ...]
+    placed: tuple[tuple[int, int, int, str], ...]
+    samples: int
+    rate: int
+    cached: int
+
+
+def stitch(
+    plan: Plan, heard: Iterator[Heard], wav: Path, tell: Callable[[int, int], None]
+) -> Stitched:
+    """Write the heard sentences and the plan's silences into ``wav``; where each one went.
+
+    ``tell(done, cached)`` is called after each sentence.
+    """
+    from narrator.stitch import Programme
+
+    spans: list[SpokenSpan] = []
+    placed: list[tuple[int, int, int, str]] = []
+    programme: Programme | None = None
+    cached = 0
+    try:
+        for sentence in heard:
+            if programme is None:
+                programme = Programme(wav, sentence.sample_rate)
+            elif sentence.sample_rate != programme.rate:
+                raise SynthesisError(
+                    f"{plan.script.source}: segment {sentence.sentence.segment}: the engine "
+                    f"changed sample rate ({sentence.sample_rate} Hz, not {programme.rate} Hz)"
+                )
+            planned, spoken = sentence.sentence, sentence.spoken
+            if not spoken.spans:
+                raise SynthesisError(
+                    f"{plan.script.source}: segment {planned.segment}: "
+                    f"the engine produced no speech for {planned.text[:50]!r}"
+                )
+            programme.pause(planned.silence_ms)
+            offset = programme.add(spoken.pcm)
+            spans.extend(s.shifted(offset) for s in spoken.spans)
+            placed.append((offset, offset + spoken.samples, len(spans), spoken.spoken))
+            cached += sentence.cached
+            tell(len(placed), cached)
+        assert programme is not None, "a script always has a sentence"
+        programme.pause(plan.trailing_ms)
+    finally:
+        if programme is not None:
+            programme.close()
+    return Stitched(tuple(spans), tuple(placed), programme.position, programme.rate, cached)
+
+
 def _render_plan(
     plan: Plan,
     source: ScriptSource,
@@ -264,112 +322,110 @@ def _render_plan(
     counter: _Counter,
 ) -> RenderResult:
     """Stitch a plan's heard sentences into the programme and write every output."""
+    from narrator.files import Staging
+
+    settings = plan.settings
+    stem = source.stem
+    total = len(plan.sentences)
+    with Staging(settings.out_dir) as staging:
+        staging.check(_output_names(stem, settings), keep=source.path)
+        if settings.audio_format is AudioFormat.WAV:
+            wav = staging.path(f"{stem}.wav")
+        else:
+            wav = staging.scratch(f"{stem}.wav")
+        made = stitch(
+            plan,
+            heard,
+            wav,
+            lambda done, cached: counter.tell(stem, "synthesizing", done, total, cached),
+        )
+        timeline = assemble(plan, made.spans, made.placed, made.samples, made.rate, provenance)
+        return publish(
+            plan, source, timeline, wav, staging, counter, cached=made.cached, total=total
+        )
+
+
+def publish(
+    plan: Plan,
+    source: ScriptSource,
+    timeline: Timeline,
+    wav: Path,
+    staging: Staging,
+    counter: _Counter,
+    cached: int = 0,
+    total: int = 0,
+    audio_ready: Path | None = None,
+) -> RenderResult:
+    """Master the programme ``wav`` (staged), encode it, write every output, and commit.
+
+    ``audio_ready``, when given, is the audio output already staged (a recording
+    copied as it is): nothing is mastered or encoded.
+    """
     from narrator.ass import compose_ass, has_words
     from narrator.container import default_title
-    from narrator.files import Staging
     from narrator.loudness import AUDIOBOOK
     from narrator.manifest import Outputs, compose_chapters, manifest_json
     from narrator.page import compose_page
-    from narrator.stitch import Packaging, Programme, encode, output_rate
+    from narrator.stitch import Packaging, encode, output_rate
     from narrator.subtitles import compose_srt, compose_vtt
 
     settings = plan.settings
     audio_format = settings.audio_format
     stem = source.stem
     folder = settings.out_dir
-    with Staging(folder) as staging:
-        staging.check(_output_names(stem, settings), keep=source.path)
-        if audio_format is AudioFormat.WAV:
-            wav = staging.path(f"{stem}.wav")
-        else:
-            wav = staging.scratch(f"{stem}.wav")
-        total = len(plan.sentences)
-        spans: list[SpokenSpan] = []
-        placed: list[tuple[int, int, int, str]] = []  # offset, end of speech, spans, spoken
-        programme: Programme | None = None
-        cached = 0
-        try:
-            for sentence in heard:
-                if programme is None:
-                    programme = Programme(wav, sentence.sample_rate)
-                elif sentence.sample_rate != programme.rate:
-                    raise SynthesisError(
-                        f"{plan.script.source}: segment {sentence.sentence.segment}: the engine "
-                        f"changed sample rate ({sentence.sample_rate} Hz, not {programme.rate} Hz)"
-                    )
-                planned, spoken = sentence.sentence, sentence.spoken
-                if not spoken.spans:
-                    raise SynthesisError(
-                        f"{plan.script.source}: segment {planned.segment}: "
-                        f"the engine produced no speech for {planned.text[:50]!r}"
-                    )
-                programme.pause(planned.silence_ms)
-                offset = programme.add(spoken.pcm)
-                spans.extend(s.shifted(offset) for s in spoken.spans)
-                placed.append((offset, offset + spoken.samples, len(spans), spoken.spoken))
-                cached += sentence.cached
-                counter.tell(stem, "synthesizing", len(placed), total, cached)
-            assert programme is not None, "a script always has a sentence"
-            programme.pause(plan.trailing_ms)
-        finally:
-            if programme is not None:
-                programme.close()
-        timeline = assemble(plan, spans, placed, programme.position, programme.rate, provenance)
-        loudness = None
-        mastering = settings.mastering
-        acx = mastering == AUDIOBOOK  # an audiobook's mp3 as ACX takes it
-        if mastering is not None:
-            from narrator.loudness import master
+    loudness = None
+    mastering = settings.mastering if audio_ready is None else None
+    acx = mastering == AUDIOBOOK  # an audiobook's mp3 as ACX takes it
+    if mastering is not None:
+        from narrator.loudness import master
 
-            stage = f"mastering ({mastering.name})"
-            counter.tell(stem, stage, 0, 1, 0)
-            headroom = 0.0 if audio_format in LOSSLESS else LOSSY_HEADROOM_DB
-            loudness = master(wav, mastering, headroom, staging.scratch(f"{stem}.master.wav"))
-            counter.tell(stem, stage, 1, 1, 0)
-        # From the programme as heard: after mastering rewrote the WAV.
-        waveform = _waveform(wav)
-        audio = folder / f"{stem}.{audio_format}"
-        srt = staging.write_text(f"{stem}.srt", compose_srt(timeline))
-        tags = replace(
-            settings.tags, title=settings.tags.title or default_title(timeline, stem)
+        stage = f"mastering ({mastering.name})"
+        counter.tell(stem, stage, 0, 1, 0)
+        headroom = 0.0 if audio_format in LOSSLESS else LOSSY_HEADROOM_DB
+        loudness = master(wav, mastering, headroom, staging.scratch(f"{stem}.master.wav"))
+        counter.tell(stem, stage, 1, 1, 0)
+    # From the programme as heard: after mastering rewrote the WAV.
+    waveform = _waveform(wav)
+    audio = folder / f"{stem}.{audio_format}"
+    srt = staging.write_text(f"{stem}.srt", compose_srt(timeline))
+    tags = replace(settings.tags, title=settings.tags.title or default_title(timeline, stem))
+    if audio_format is not AudioFormat.WAV and audio_ready is None:
+        stage = f"encoding {audio_format}"
+        counter.tell(stem, stage, 0, 1, 0)
+        packaging = Packaging(
+            tags,
+            timeline,
+            settings.cover,
+            subtitles=srt,
+            burn=settings.burn_subtitles,
+            acx=acx,
         )
-        if audio_format is not AudioFormat.WAV:
-            stage = f"encoding {audio_format}"
-            counter.tell(stem, stage, 0, 1, 0)
-            packaging = Packaging(
-                tags,
-                timeline,
-                settings.cover,
-                subtitles=srt,
-                burn=settings.burn_subtitles,
-                acx=acx,
-            )
-            scratch = staging.scratch_folder(f"{stem}.encode")
-            encode(wav, staging.path(audio.name), audio_format, packaging, scratch)
-            counter.tell(stem, stage, 1, 1, 0)
-        chapter_text = compose_chapters(timeline)
-        outputs = Outputs(
-            audio=audio.name,
-            audio_format=audio_format,
-            audio_rate=output_rate(audio_format, timeline.sample_rate, acx),
-            srt=f"{stem}.srt",
-            vtt=f"{stem}.vtt",
-            page=f"{stem}.html",
-            chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
-            karaoke=f"{stem}.ass" if has_words(timeline) else None,
-            tags=tags if audio_format in TAGGED else None,
-            cover=settings.cover.name if settings.cover else None,  # settings refuse a WAV's
-            loudness=loudness,
-        )
-        staging.write_text(outputs.vtt, compose_vtt(timeline))
-        if outputs.karaoke is not None:
-            staging.write_text(outputs.karaoke, compose_ass(timeline))
-        staging.write_text(outputs.page, compose_page(timeline, outputs, waveform))
-        if outputs.chapter_list is not None:
-            staging.write_text(outputs.chapter_list, chapter_text)
-        staging.write_text(f"{stem}.json", manifest_json(timeline, outputs))
-        # Decided under the folder's lock: another render may commit just before.
-        removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
+        scratch = staging.scratch_folder(f"{stem}.encode")
+        encode(wav, staging.path(audio.name), audio_format, packaging, scratch)
+        counter.tell(stem, stage, 1, 1, 0)
+    chapter_text = compose_chapters(timeline)
+    outputs = Outputs(
+        audio=audio.name,
+        audio_format=audio_format,
+        audio_rate=output_rate(audio_format, timeline.sample_rate, acx),
+        srt=f"{stem}.srt",
+        vtt=f"{stem}.vtt",
+        page=f"{stem}.html",
+        chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
+        karaoke=f"{stem}.ass" if has_words(timeline) else None,
+        tags=tags if audio_format in TAGGED and audio_ready is None else None,
+        cover=settings.cover.name if settings.cover else None,  # settings refuse a WAV's
+        loudness=loudness,
+    )
+    staging.write_text(outputs.vtt, compose_vtt(timeline))
+    if outputs.karaoke is not None:
+        staging.write_text(outputs.karaoke, compose_ass(timeline))
+    staging.write_text(outputs.page, compose_page(timeline, outputs, waveform))
+    if outputs.chapter_list is not None:
+        staging.write_text(outputs.chapter_list, chapter_text)
+    staging.write_text(f"{stem}.json", manifest_json(timeline, outputs))
+    # Decided under the folder's lock: another render may commit just before.
+    removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
     return RenderResult(
         timeline=timeline,
         script=plan.script,
