@@ -516,6 +516,103 @@ def _cache(folder: Path | None, limit: str | None) -> ClipCache:
 
 
 @app.command()
+def align(
+    script: ScriptArgument,
+    recording: Annotated[
+        Path,
+        typer.Argument(
+            help="The narrator's recording of it: any file ffmpeg reads (wav, mp3, m4a, "
+            "ogg, flac, a video's sound), any rate, mono or stereo.",
+            show_default=False,
+        ),
+    ],
+    out_dir: OutDirOption = None,
+    audio_format: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--format",
+            "-f",
+            help=f"Write the recording as {format_names()}.  [default: copy it as it is, "
+            "or WAV when narrator does not write its format]",
+        ),
+    ] = None,
+    engine: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            help="The engine that speaks the script to align against: espeak or piper.  "
+            "[default: espeak]"
+        ),
+    ] = None,
+    subtitle_style: StyleOption = None,
+    fps: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--fps", help="Time every cue to this video frame rate (as for render)."),
+    ] = None,
+    encoding: EncodingOption = None,
+    config: ConfigOption = None,
+    name: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option("--name", "-n", help="Name the outputs <name>.*.  [default: the script's]"),
+    ] = None,
+    title: Annotated[Optional[str], typer.Option(help="Title tag.")] = None,  # noqa: UP045
+    artist: Annotated[Optional[str], typer.Option(help="Artist tag.")] = None,  # noqa: UP045
+    jobs: JobsOption = None,
+    cache_dir: CacheDirOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Synthesize the reference; use no clip cache.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+) -> None:
+    """Time the script to your own RECORDING: the same outputs as render, from your voice.
+
+    The script is read as render reads it, spoken by espeak (or piper) as a
+    reference, and the reference is aligned to the recording; every cue, word
+    and chapter is timed from the recording. The audio output is the recording
+    itself, copied or re-encoded, never re-timed.
+
+    Example: narrator align talk.txt talk-take3.m4a
+
+    Example: narrator align chapter1.md chapter1.flac --format mp3 -o book
+    """
+    with _reported():
+        from narrator.aligned import align_recording
+        from narrator.config import Overrides
+
+        given = Overrides(
+            out_dir=out_dir,
+            audio_format=audio_format,
+            engine=engine or "espeak",
+            encoding=encoding,
+            subtitle_style=subtitle_style,
+            fps=fps,
+            title=title,
+            artist=artist,
+        )
+        settings = _settings(script, config, given)
+        with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
+            aligned = align_recording(
+                _source(script, name),
+                recording,
+                settings,
+                keep_format=audio_format is None,
+                progress=progress,
+                cache=None if no_cache else _cache(cache_dir, None),
+                jobs=jobs,
+            )
+        if not quiet:
+            _summary(aligned.result)
+            sentences = len(aligned.result.timeline.sentences)
+            typer.echo(
+                f"aligned    {sentences} sentences to {recording.name}, "
+                f"lowest confidence {aligned.weakest:.2f}"
+            )
+            for start, end in aligned.unsure:
+                typer.echo(
+                    f"unsure     {_clock(start)} to {_clock(end)}: check these cues by ear"
+                )
+
+
+@app.command()
 def check(
     script: ScriptArgument,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

@@ -38,6 +38,12 @@ class ScriptError(NarratorError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class RecordingError(NarratorError):
+    """A recording to align cannot be read, or does not match its script."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
 class SettingError(NarratorError):
     """An option or setting has a value narrator cannot use."""
 

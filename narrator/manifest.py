@@ -99,6 +99,14 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
             "style": timeline.provenance.style,
             "limits": dict(timeline.provenance.limits),
         },
+        # For 'narrator align': the recording the times come from, and where it is unsure.
+        "alignment": None
+        if made.recording is None
+        else {
+            "recording": made.recording,
+            "reference": f"{made.engine} {made.voice or 'default'} {made.rate_wpm} wpm",
+            "unsure": [span(start, end) for start, end in made.unsure],
+        },
         "page": outputs.page,
         "chapter_list": outputs.chapter_list,
         "paragraphs": [
@@ -114,6 +122,11 @@ def build_manifest(timeline: Timeline, outputs: Outputs) -> dict[str, Any]:
                         "text": sentence.text,
                         # Exactly what the engine was given; pieces joined by a space.
                         "spoken": sentence.spoken,
+                        **(
+                            {"confidence": round(sentence.confidence, 2)}
+                            if sentence.confidence is not None
+                            else {}
+                        ),
                         "cues": [cue_record(cue) for cue in sentence.cues],
                     }
                     for s_number, sentence in enumerate(paragraph.sentences, start=1)
@@ -197,6 +210,7 @@ def read_timeline(data: dict[str, Any]) -> Timeline:
                         )
                         for c in s["cues"]
                     ),
+                    s.get("confidence"),
                 )
                 for s in p["sentences"]
             ),
@@ -221,6 +235,11 @@ def read_timeline(data: dict[str, Any]) -> Timeline:
             fps=data["subtitles"].get("fps"),
             style=str(data["subtitles"].get("style", "netflix")),
             limits=tuple(data["subtitles"].get("limits", {}).items()),
+            recording=(data.get("alignment") or {}).get("recording"),
+            unsure=tuple(
+                (at(u["start"]), at(u["end"]))
+                for u in (data.get("alignment") or {}).get("unsure", ())
+            ),
             lexicon=tuple(
                 Entry(e["word"], e["say"], e["phonemes"], ipa=e["ipa"])
                 for e in data.get("lexicon", [])

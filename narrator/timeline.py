@@ -75,6 +75,8 @@ class TimedSentence:
     start: int
     end: int
     cues: tuple[Cue, ...]
+    #: How surely a recording's alignment placed it, 0 to 1; None when synthesized.
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,11 @@ class Provenance:
     #: The subtitle style's name and the limits it used (max_line, max_cps, ...).
     style: str = "netflix"
     limits: tuple[tuple[str, float], ...] = ()
+    #: The recording the times come from (``narrator align``); the engine, voice and
+    #: rate are then those of the reference it was aligned against. None: synthesized.
+    recording: str | None = None
+    #: Stretches of the recording, in samples, where the alignment is unsure.
+    unsure: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

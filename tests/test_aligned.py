@@ -1,0 +1,169 @@
+"""`narrator align` end to end: a Piper "narrator", reshaped by ffmpeg, timed by espeak."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from narrator.cli import app
+from narrator.engines import VoiceSettings
+from narrator.errors import ExitCode
+from narrator.render import RenderResult, RenderSettings, render
+from tests.conftest import require_program
+
+SCRIPT = """# The Harbour
+
+The harbour light was lit for the first time in the spring of 1891. Its keeper wrote
+every night in a leather logbook, and most of the pages still survive.
+
+One winter the fog lasted eleven days. The bell was rung by hand, every two minutes,
+through every night, until the ships could see the light again.
+
+## Today
+
+Today the light is automatic, and the logbooks rest in the county archive, where
+anyone may read them.
+"""
+OTHER = """A recipe for bread needs flour, water, salt and time. Knead the dough for ten
+minutes, then leave it covered in a warm kitchen until it has doubled in size.
+"""
+HEAD_S = 2.0
+TEMPO = 1.2
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ffmpeg(*args: str) -> None:
+    subprocess.run([require_program("ffmpeg"), "-v", "error", "-y", *args], check=True)
+
+
+@pytest.fixture(scope="module")
+def spoken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, RenderResult]:
+    """The script, and Piper reading it with long pauses between paragraphs: the narrator."""
+    folder = tmp_path_factory.mktemp("aligned")
+    script = folder / "harbour.txt"
+    script.write_text(SCRIPT, encoding="utf-8")
+    reading = render(
+        script,
+        RenderSettings(
+            out_dir=folder / "piper", voice=VoiceSettings("piper"), paragraph_pause_ms=3000
+        ),
+    )
+    return script, reading
+
+
+@pytest.fixture(scope="module")
+def recording(spoken: tuple[Path, RenderResult]) -> Path:
+    """The reading as a home recording: silence at the head, 20% faster, room noise, stereo
+    44.1 kHz m4a."""
+    _, reading = spoken
+    target = reading.audio.parent.parent / "take.m4a"
+    ffmpeg(
+        "-i", str(reading.audio),
+        "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.004:sample_rate=22050",
+        "-filter_complex",
+        f"[0]adelay={int(HEAD_S * 1000)},atempo={TEMPO}[v];"
+        "[v][1]amix=inputs=2:duration=first:normalize=0",
+        "-ac", "2", "-ar", "44100", str(target),
+    )  # fmt: skip
+    return target
+
+
+def cue_starts(manifest: Path) -> list[tuple[str, float]]:
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    return [
+        (c["text"], c["start"])
+        for p in data["paragraphs"]
+        for s in p["sentences"]
+        for c in s["cues"]
+    ]
+
+
+def test_align_times_every_cue_from_the_recording(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path
+) -> None:
+    script, reading = spoken
+    code, out, err = invoke("align", str(script), str(recording), "-o", str(tmp_path))
+    assert code == 0, err
+    assert "aligned    5 sentences to take.m4a" in out
+    truth = cue_starts(reading.manifest)
+    found = cue_starts(tmp_path / "harbour.json")
+    assert [text for text, _ in found] == [text for text, _ in truth]
+    errors = [abs(at - (HEAD_S + start) / TEMPO) for (_, start), (_, at) in zip(truth, found, strict=True)]
+    assert statistics.median(errors) <= 0.040, errors
+    # A cue that starts a sentence follows a pause: within 60 ms of the speech onset.
+    firsts = {
+        s["cues"][0]["index"]
+        for p in json.loads(reading.manifest.read_text(encoding="utf-8"))["paragraphs"]
+        for s in p["sentences"]
+    }
+    assert all(e <= 0.060 for k, e in enumerate(errors, start=1) if k in firsts), errors
+    data = json.loads((tmp_path / "harbour.json").read_text(encoding="utf-8"))
+    assert data["alignment"]["recording"] == "take.m4a"
+    assert all(0 <= s["confidence"] <= 1 for p in data["paragraphs"] for s in p["sentences"])
+    # The recording itself is the audio, copied as it is: never re-timed.
+    assert (tmp_path / "take.m4a").exists() is False
+    assert (tmp_path / "harbour.m4a").read_bytes() == recording.read_bytes()
+    assert data["audio"]["sample_rate"] == 44100
+    for name in ("harbour.srt", "harbour.vtt", "harbour.html", "harbour.ass"):
+        assert (tmp_path / name).is_file()
+    assert (tmp_path / "harbour.chapters.txt").read_text(encoding="utf-8").startswith("0:00 ")
+
+
+def test_align_re_encodes_to_a_format(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path
+) -> None:
+    script, _ = spoken
+    code, _, err = invoke("align", str(script), str(recording), "-o", str(tmp_path), "-f", "mp3")
+    assert code == 0, err
+    data = json.loads((tmp_path / "harbour.json").read_text(encoding="utf-8"))
+    assert data["audio"]["file"] == "harbour.mp3"
+    assert data["audio"]["chapters_inside"] is True
+
+
+def test_a_recording_of_another_text_is_one_line_error(
+    spoken: tuple[Path, RenderResult], tmp_path: Path
+) -> None:
+    script, _ = spoken
+    other = tmp_path / "other.txt"
+    other.write_text(OTHER * 3, encoding="utf-8")
+    wrong = render(other, RenderSettings(out_dir=tmp_path / "wrong", voice=VoiceSettings("piper")))
+    out = tmp_path / "out"
+    code, _, err = invoke("align", str(script), str(wrong.audio), "-o", str(out))
+    assert code == ExitCode.BAD_INPUT, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("narrator: error: ") and "other.wav" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("make", "needle", "code"),
+    [
+        ("missing", "no such recording", ExitCode.BAD_INPUT),
+        ("text", "not a recording ffmpeg can read", ExitCode.BAD_INPUT),
+        ("pyttsx3", "reports no word times", ExitCode.BAD_SETTING),
+    ],
+)
+def test_bad_recordings_and_engines_are_one_line(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path, make: str, needle: str,
+    code: int,
+) -> None:  # fmt: skip
+    script, _ = spoken
+    given = {"missing": tmp_path / "none.wav", "text": script}.get(make, recording)
+    extra = ["--engine", "pyttsx3"] if make == "pyttsx3" else []
+    out = tmp_path / "out"
+    found, _, err = invoke("align", str(script), str(given), "-o", str(out), *extra)
+    assert found == code, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+    assert not out.exists()
