@@ -62,7 +62,7 @@ MISMATCH_COST = 0.5
 SPEECH_DB = 12.0
 #: Confidence: a sentence's mean path cost, as a share of the random-pair median, at
 #: which it is 1 (matched speech) and 0 (another text).
-GOOD_COST, BAD_COST = 0.70, 0.80
+GOOD_COST, BAD_COST = 0.72, 0.82
 LOW_CONFIDENCE = 0.5
 #: This many consecutive sentences under LOW_CONFIDENCE (or all, if fewer) is no match.
 FAILED_RUN = 3
@@ -354,7 +354,7 @@ def _backtrack(
     while True:
         rows.append(row)
         columns.append(column)
-        if column == 0 and (free_start or row == 0):
+        if row < 0 or (column == 0 and (free_start or row == 0)):
             break
         column -= int(back[row, column])
         row -= 1
