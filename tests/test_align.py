@@ -115,7 +115,11 @@ def cue_pairs(reference: Timeline, human: Timeline) -> list[Pair]:
     )
     firsts = {c.start for s in human.sentences for c in s.cues[:1]}
     return [
-        Pair(ours[i + k].words[0].start, theirs[j + k].words[0].start, theirs[j + k].start in firsts)
+        Pair(
+            ours[i + k].words[0].start,
+            theirs[j + k].words[0].start,
+            theirs[j + k].start in firsts,
+        )
         for i, j, n in matcher.get_matching_blocks()
         for k in range(n)
     ]
