@@ -442,6 +442,13 @@ def _record(
     _adjust(cost, rec.speech[path_rows], ref.speech[frames], unit)
     np.add.at(cost_sum, frames, cost)
     np.add.at(cost_count, frames, 1)
+    # A reference frame the path stepped over costs what the step that skipped it landed
+    # on, as in the DTW: a phrase left out is rushed through, not left out of the mean.
+    if len(path_columns):
+        passed = np.setdiff1d(np.arange(path_columns[0], path_columns[-1] + 1), path_columns)
+        landing = np.searchsorted(path_columns, passed)
+        np.add.at(cost_sum, columns[passed], cost[landing])
+        np.add.at(cost_count, columns[passed], 1)
     first = np.ones(len(frames), dtype=bool)
     first[1:] = frames[1:] != frames[:-1]
     first_rows[frames[first]] = path_rows[first]
