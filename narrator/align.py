@@ -66,6 +66,12 @@ GOOD_COST, BAD_COST = 0.72, 0.82
 LOW_CONFIDENCE = 0.5
 #: This many consecutive sentences under LOW_CONFIDENCE (or all, if fewer) is no match.
 FAILED_RUN = 3
+#: A recording matches when its sentences' median path cost is at most this share of
+#: the cost of the reference played backwards (the first BASELINE_FRAMES of it):
+#: Piper's readings of the test script (tempo, noise, a tone) came to 0.88-0.91, readings
+#: of another text (once, or three times over: longer than the script) to 1.005-1.01.
+MATCH_RATIO = 0.95
+BASELINE_FRAMES = 2 * WINDOW_FRAMES
 #: Onsets: energy on a 2.5 ms hop over a 10 ms window.
 ONSET_HOP, ONSET_WINDOW = 40, 160
 ONSET_DB = 10.0
@@ -389,9 +395,37 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
         raise AlignmentError(_failure(reference, 0, 0))
     unit = _random_pair_cost(ref, rec)
     kept = _shorten(ref.speech)
+    first_rows, cost_sum, cost_count = _pass(ref, rec, kept, unit)
+    frames = _fill(first_rows, kept)
+    confidence = _confidence(reference, ref, cost_sum, cost_count, unit)
+    failed = _failed_at(confidence)
+    if failed is None:
+        failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, unit)
+    if failed is not None:
+        start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
+        sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
+        raise AlignmentError(_failure(reference, failed, sample))
+    return Alignment(
+        reference_rate=reference.rate,
+        frames=frames,
+        recording=recording,
+        sentence_confidence=confidence,
+        low_confidence=_low_ranges(reference, confidence, frames),
+    )
+
+
+def _pass(
+    ref: Features, rec: Features, kept: IntArray, unit: float, limit: int | None = None
+) -> tuple[IntArray, npt.NDArray[np.float64], IntArray]:
+    """The windows of DTW over the reference frames ``kept`` (the first ``limit`` of them).
+
+    Returns the first recording frame of each reference frame (-1 where the path
+    skipped it), and the sum and count of the path costs on each reference frame.
+    """
     first_rows = np.full(len(ref.speech), -1, dtype=np.int64)
     cost_sum = np.zeros(len(ref.speech), dtype=np.float64)
     cost_count = np.zeros(len(ref.speech), dtype=np.int64)
+    kept = kept[:limit]
     start, row = 0, 0
     while start < len(kept):
         stop = min(start + WINDOW_FRAMES, len(kept))
@@ -408,20 +442,47 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
             break
         row = int(path_rows[np.argmax(path_columns >= core)])
         start += core
-    frames = _fill(first_rows, kept)
-    confidence = _confidence(reference, ref, cost_sum, cost_count, unit)
-    failed = _failed_at(confidence)
-    if failed is not None:
-        start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
-        sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
-        raise AlignmentError(_failure(reference, failed, sample))
-    return Alignment(
-        reference_rate=reference.rate,
-        frames=frames,
-        recording=recording,
-        sentence_confidence=confidence,
-        low_confidence=_low_ranges(reference, confidence, frames),
+    return first_rows, cost_sum, cost_count
+
+
+def _unmatched_at(
+    reference: Reference,
+    ref: Features,
+    rec: Features,
+    cost_sum: npt.NDArray[np.float64],
+    cost_count: IntArray,
+    unit: float,
+) -> int | None:
+    """None if the path costs are well under those of a reading of another text.
+
+    Otherwise the first sentence whose cost is not: where the recording stops matching.
+
+    A recording much longer than the script lets the path pick, out of another
+    text, the frames most like the script's, so an absolute cut-off passes it. The
+    baseline is the same DTW against the script's reference played backwards (the
+    same sounds in no order anyone speaks them), over its first BASELINE_FRAMES:
+    the cost of a text that is not this one, for this voice and this room. The
+    median over the sentences decides, so a stretch of ad-libbing does not.
+    """
+    backwards = Features(ref.cepstra[::-1], ref.energy[::-1], ref.speech[::-1])
+    _, base_sum, base_count = _pass(
+        backwards, rec, _shorten(backwards.speech), unit, BASELINE_FRAMES
     )
+    speech = backwards.speech & (base_count > 0)
+    if not np.any(speech):
+        return 0
+    baseline = float(base_sum[speech].sum() / base_count[speech].sum())
+    means = np.full(len(reference.sentences), np.inf)
+    for index, (start, end) in enumerate(reference.sentences):
+        first = start * FRAME_RATE // reference.rate
+        last = max(end * FRAME_RATE // reference.rate, first + 1)
+        counted = ref.speech[first:last] & (cost_count[first:last] > 0)
+        if np.any(counted):
+            total = cost_sum[first:last][counted].sum()
+            means[index] = total / cost_count[first:last][counted].sum()
+    if len(means) and float(np.median(means)) <= MATCH_RATIO * baseline:
+        return None
+    return int(np.argmax(means > MATCH_RATIO * baseline))
 
 
 def _record(

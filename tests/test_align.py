@@ -56,6 +56,8 @@ class Renders:
     espeak: Timeline
     piper: RenderResult
     other: RenderResult
+    #: OTHER read three times over: longer than the script, room for the path to pick.
+    other3: RenderResult
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -93,9 +95,14 @@ def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
         folder / "other.txt",
         RenderSettings(out_dir=folder / "other", voice=VoiceSettings("piper")),
     )
+    (folder / "other3.txt").write_text("\n\n".join([OTHER.strip()] * 3) + "\n", encoding="utf-8")
+    other3 = render(
+        folder / "other3.txt",
+        RenderSettings(out_dir=folder / "other3", voice=VoiceSettings("piper")),
+    )
     pcm, _ = read_wav(espeak.audio)
     reference = Reference.from_timeline(espeak.timeline, pcm)
-    return Renders(reference, espeak.timeline, piper, other)
+    return Renders(reference, espeak.timeline, piper, other, other3)
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,14 @@ def test_another_text_is_one_line_naming_where(renders: Renders) -> None:
     assert "\n" not in message
     assert "stops matching the script at 0:" in message
     assert '(segment 1, "The lighthouse keeper climbed..."' in message
+
+
+def test_another_text_longer_than_the_script_is_an_error(renders: Renders) -> None:
+    with pytest.raises(AlignmentError) as raised:
+        align(renders.reference, recording(renders.other3.audio))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "stops matching the script at 0:" in message
 
 
 def test_mostly_silence_is_an_error(renders: Renders) -> None:
