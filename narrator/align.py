@@ -75,6 +75,8 @@ BASELINE_FRAMES = 2 * WINDOW_FRAMES
 #: Onsets: energy on a 2.5 ms hop over a 10 ms window.
 ONSET_HOP, ONSET_WINDOW = 40, 160
 ONSET_DB = 10.0
+#: The least quiet before an onset: longer than a stop or a fricative inside a word.
+PAUSE_SECONDS = 0.15
 
 Float32Array = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -139,6 +141,9 @@ class Alignment:
     sentence_confidence: tuple[float, ...]
     #: Recording-sample ranges where the match is poor.
     low_confidence: tuple[tuple[int, int], ...]
+    #: The recording's noise floor in dB (its quietest frames), for onsets in windows
+    #: with no pause of their own.
+    noise_floor: float = float("inf")
 
     def to_recording(self, reference_sample: int) -> int:
         """The recording sample (16 kHz) where ``reference_sample`` is heard."""
@@ -155,27 +160,29 @@ class Alignment:
     def onset(self, recording_sample: int, before: int, after: int) -> int:
         """The speech onset nearest ``recording_sample`` in a window around it, or itself.
 
-        From a sample in a pause, the first sample of speech after it (up to
-        ``after`` samples on); from one inside speech, the start of that stretch
-        of speech (up to ``before`` samples back), if a pause ends it there.
+        An onset is where the energy rises out of a pause of at least PAUSE_SECONDS
+        (a stop or a quiet 'f' inside a word is shorter); the one nearest the mapped
+        time between ``before`` samples back and ``after`` samples on wins. With no
+        such onset there, the mapped time stands.
         """
         start = max(recording_sample - before, 0)
         stop = min(recording_sample + after, len(self.recording))
         if stop - start < ONSET_WINDOW * 2:
             return recording_sample
         level = _onset_levels(self.recording[start:stop])
-        floor = float(np.percentile(level, 10))
+        floor = min(float(np.percentile(level, 10)), self.noise_floor)
         loud = level > max(floor + ONSET_DB, float(level.max()) - 40.0)
-        at = min((recording_sample - start) // ONSET_HOP, len(loud) - 1)
-        if loud[at]:
-            quiet = np.flatnonzero(~loud[: at + 1])
-            if len(quiet) == 0:
-                return recording_sample
-            return start + (int(quiet[-1]) + 1) * ONSET_HOP + ONSET_WINDOW // 2
-        ahead = np.flatnonzero(loud[at:])
-        if len(ahead) == 0:
+        pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
+        # Quiet hops in the ``pause`` before each hop, the window's own start counting as quiet.
+        quiet = np.concatenate((np.ones(pause, dtype=np.int64), (~loud).astype(np.int64)))
+        total = np.concatenate(([0], np.cumsum(quiet)))
+        before_each = total[pause : pause + len(loud)] - total[: len(loud)]
+        rising = np.flatnonzero(loud & (before_each == pause))
+        if len(rising) == 0:
             return recording_sample
-        return start + (at + int(ahead[0])) * ONSET_HOP + ONSET_WINDOW // 2
+        at = (recording_sample - start) / ONSET_HOP
+        nearest = int(rising[np.argmin(np.abs(rising - at))])
+        return start + nearest * ONSET_HOP + ONSET_WINDOW // 2
 
 
 def _onset_levels(pcm: npt.NDArray[np.int16]) -> Float32Array:
@@ -411,6 +418,7 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
         recording=recording,
         sentence_confidence=confidence,
         low_confidence=_low_ranges(reference, confidence, frames),
+        noise_floor=float(np.percentile(rec.energy, 5)),
     )
 
 
