@@ -52,6 +52,11 @@ SKIP2_PENALTY = 0.4
 #: The cost of a recording frame outside the path (before a free start, after an
 #: open end): between that of matched speech and that of unrelated frames.
 GARBAGE_COST = 1.0
+#: The cost of a recording frame of speech after the path's open end: under that of
+#: staying on a reference frame of other speech (about 1 + STAY_PENALTY), or the path
+#: would rather stretch over all the rows a window offers than end where the reading
+#: does; in a recording of repeated material it went on into the next repetition.
+TAIL_COST = 0.6
 #: The cost of a frame silent in both streams, in the same unit.
 SILENCE_COST = 0.1
 
@@ -314,9 +319,10 @@ def _window(
     the same and a path cannot get cheaper by skipping the reference. The
     path starts on the first column, at ``first_row`` or (``free_start``, music or
     silence at the head) any row, and ends on the last column at any row (open
-    end); the recording frames left out before or after it cost GARBAGE_COST each
-    (SILENCE_COST if silent). Only int8 back-pointers are kept. Returns the path's
-    rows (recording frames) and columns (indices into ``columns``).
+    end); the recording frames left out before it cost GARBAGE_COST each, those
+    after it TAIL_COST (SILENCE_COST if silent). Only int8 back-pointers are
+    kept. Returns the path's rows (recording frames) and columns (indices into
+    ``columns``).
     """
     width = len(columns)
     height = min(first_row + rows, len(rec.speech)) - first_row
@@ -329,6 +335,8 @@ def _window(
     # in a pause, anything else (music, a tone, other speech) GARBAGE_COST.
     outside = np.where(rec.speech[first_row : first_row + height], GARBAGE_COST, SILENCE_COST)
     garbage = np.concatenate(([0.0], np.cumsum(outside * unit)))
+    tail = np.where(rec.speech[first_row : first_row + height], TAIL_COST, SILENCE_COST)
+    after = np.concatenate((np.cumsum((tail * unit)[::-1])[::-1], [0.0]))
     previous = np.full(width + 3, np.inf, dtype=np.float32)
     current = np.full(width + 3, np.inf, dtype=np.float32)
     options = np.empty((4, width), dtype=np.float32)
@@ -353,7 +361,7 @@ def _window(
             step = np.argmin(options, axis=0)
             back[row] = step
             current[3:] = np.take_along_axis(options, step[None, :], axis=0)[0]
-            ends[row] = current[-1] + garbage[-1] - garbage[row + 1]
+            ends[row] = current[-1] + after[row + 1]
             previous, current = current, previous
     end = int(np.argmin(ends))
     return _backtrack(back, end, width - 1, first_row, free_start)

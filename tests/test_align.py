@@ -232,3 +232,29 @@ def test_a_skipped_phrase_is_low_confidence_there_only(renders: Renders) -> None
     later = [p for p in cue_pairs(renders.espeak, human) if p.truth > words[-1].end]
     errors = cue_errors(found, later, rate, 1.0, -removed)
     assert statistics.median(e for e, _ in errors) <= 0.040
+
+
+def test_minutes_of_repeated_material_align_to_the_end(tmp_path: Path) -> None:
+    """Six readings of the script in a row: no window may slip into the next reading."""
+    require_program("ffmpeg")
+    script = tmp_path / "repeated.txt"
+    script.write_text("\n\n".join([SCRIPT.strip()] * 6) + "\n", encoding="utf-8")
+    ours = render(script, RenderSettings(out_dir=tmp_path / "ref", voice=VoiceSettings("espeak")))
+    theirs = render(
+        script,
+        RenderSettings(
+            out_dir=tmp_path / "human", voice=VoiceSettings("espeak", voice="en-gb", rate=150)
+        ),
+    )
+    pcm, _ = read_wav(ours.audio)
+    found = align(Reference.from_timeline(ours.timeline, pcm), recording(theirs.audio))
+    assert min(found.sentence_confidence) >= 0.5
+    rate = theirs.timeline.sample_rate
+    errors = [
+        abs(found.to_recording(a.start) / RECORDING_RATE - b.start / rate)
+        for a, b in zip(ours.timeline.sentences, theirs.timeline.sentences, strict=True)
+    ]
+    assert statistics.median(errors) <= 0.040
+    third = len(errors) // 3
+    assert statistics.median(errors[-third:]) <= statistics.median(errors[:third]) + 0.010
+    assert max(errors[-third:]) <= 0.100, [round(e * 1000) for e in errors]
