@@ -1,0 +1,602 @@
+"""Alignment of a human recording to a synthesized reference: features, chunked DTW, onsets.
+
+The reference is the script spoken by an engine whose times are known; the
+recording is the narrator's own reading, decoded to mono 16 kHz int16. Both become
+log-mel cepstra at 100 frames a second; dynamic time warping over windows of the
+reference, each against a stretch of the recording that starts where the last
+window's core ended, maps every reference frame to a recording frame. Time and
+memory grow linearly with the length: only one window's int8 back-pointers live at
+a time, and no full-length float matrix is ever made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from narrator.errors import ScriptError
+from narrator.timeline import Timeline
+
+RECORDING_RATE = 16_000
+#: Feature frames per second: a 25 ms window every 10 ms.
+FRAME_RATE = 100
+WINDOW_SECONDS = 0.025
+MEL_BANDS = 40
+CEPSTRA = 13  # c0 (loudness) is dropped: 12 are compared
+#: The mel filterbank stops below the recording's Nyquist frequency.
+MEL_LOW_HZ, MEL_HIGH_HZ = 60.0, 7600.0
+PRE_EMPHASIS = 0.97
+#: Frames per block when computing features: 60 s of audio, a few MB at a time.
+FEATURE_BLOCK = 6000
+
+#: Reference frames per DTW window, and how many of them (the core) are kept.
+WINDOW_FRAMES = 4000
+CORE_FRAMES = 3000
+#: Recording rows per window: this many times the window, plus the slack for pauses.
+ROW_FACTOR = 2.0
+ROW_SLACK = 2000
+#: The first window may also begin with this much music or silence at the head.
+HEAD_ROWS = 6000
+#: A silence of the reference longer than this many frames is shortened to it, so
+#: that a narrator's shorter pause can still be matched with at most three frames a row.
+KEEP_SILENCE = 6
+
+#: Step penalties, in units of the median distance between random speech frames:
+#: a recording frame on the same reference frame (a pause, slow speech), and one
+#: reference frame skipped (fast speech) or two.
+STAY_PENALTY = 0.05
+SKIP1_PENALTY = 0.15
+SKIP2_PENALTY = 0.4
+#: The cost of a recording frame outside the path (before a free start, after an
+#: open end): between that of matched speech and that of unrelated frames.
+GARBAGE_COST = 1.0
+#: The cost of a recording frame of speech after the path's open end: under that of
+#: staying on a reference frame of other speech (about 1 + STAY_PENALTY), or the path
+#: would rather stretch over all the rows a window offers than end where the reading
+#: does; in a recording of repeated material it went on into the next repetition.
+TAIL_COST = 0.6
+#: The cost of a frame silent in both streams, in the same unit.
+SILENCE_COST = 0.1
+
+#: Added to the cost of a frame that is speech in one stream and silence in the other:
+#: the edges of pauses are the surest landmarks.
+MISMATCH_COST = 0.5
+#: A frame is speech when its energy is this many dB above the stream's noise floor.
+SPEECH_DB = 12.0
+#: Confidence: a sentence's mean path cost, as a share of the random-pair median, at
+#: which it is 1 (matched speech) and 0 (another text).
+GOOD_COST, BAD_COST = 0.72, 0.82
+LOW_CONFIDENCE = 0.5
+#: This many consecutive sentences under LOW_CONFIDENCE (or all, if fewer) is no match.
+FAILED_RUN = 3
+#: A recording matches when its sentences' median path cost is at most this share of
+#: the cost of the reference played backwards (the first BASELINE_FRAMES of it):
+#: Piper's readings of the test script (tempo, noise, a tone) came to 0.88-0.91, readings
+#: of another text (once, or three times over: longer than the script) to 1.005-1.01.
+MATCH_RATIO = 0.95
+BASELINE_FRAMES = 2 * WINDOW_FRAMES
+#: Onsets: energy on a 2.5 ms hop over a 10 ms window.
+ONSET_HOP, ONSET_WINDOW = 40, 160
+ONSET_DB = 10.0
+#: The least quiet before an onset: longer than a stop or a fricative inside a word.
+PAUSE_SECONDS = 0.15
+
+Float32Array = npt.NDArray[np.float32]
+IntArray = npt.NDArray[np.int64]
+
+
+class AlignmentError(ScriptError):
+    """The recording does not match the script (another text, silence, music)."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The script as an engine spoke it: mono int16 samples and its sentences' spans."""
+
+    pcm: npt.NDArray[np.int16]
+    rate: int
+    #: Each sentence's first and one-past-last sample of speech, in order.
+    sentences: tuple[tuple[int, int], ...]
+    #: Each sentence's segment number and text, for the error that names one.
+    segments: tuple[int, ...] = ()
+    texts: tuple[str, ...] = ()
+
+    @classmethod
+    def from_timeline(cls, timeline: Timeline, pcm: npt.NDArray[np.int16]) -> Reference:
+        """The reference of a synthesis: its programme's samples and its Timeline."""
+        sentences = timeline.sentences
+        return cls(
+            pcm=pcm,
+            rate=timeline.sample_rate,
+            sentences=tuple((s.start, s.end) for s in sentences),
+            segments=tuple(s.segment for s in sentences),
+            texts=tuple(s.text for s in sentences),
+        )
+
+    def name(self, index: int) -> str:
+        """'segment 48, "The fog lasted..."' for the sentence at ``index``."""
+        number = self.segments[index] if index < len(self.segments) else index + 1
+        if index >= len(self.texts):
+            return f"segment {number}"
+        words = self.texts[index].split()
+        quoted = " ".join(words[:4]) + ("..." if len(words) > 4 else "")
+        return f'segment {number}, "{quoted}"'
+
+
+@dataclass(frozen=True)
+class Features:
+    """A stream's normalised cepstra, frame energies in dB and speech flags, 100 a second."""
+
+    cepstra: Float32Array
+    energy: Float32Array
+    speech: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where each reference sample is heard in the recording, and how sure that is."""
+
+    reference_rate: int
+    #: The recording frame (10 ms) at which each reference frame is heard; non-decreasing.
+    frames: IntArray
+    recording: npt.NDArray[np.int16] = field(repr=False)
+    #: Each sentence's confidence, 0 (no match) to 1 (matched speech).
+    sentence_confidence: tuple[float, ...]
+    #: Recording-sample ranges where the match is poor.
+    low_confidence: tuple[tuple[int, int], ...]
+    #: The recording's noise floor in dB (its quietest frames), for onsets in windows
+    #: with no pause of their own.
+    noise_floor: float = float("inf")
+
+    def to_recording(self, reference_sample: int) -> int:
+        """The recording sample (16 kHz) where ``reference_sample`` is heard."""
+        position = reference_sample * FRAME_RATE / self.reference_rate
+        last = len(self.frames) - 1
+        if last < 0:
+            return 0
+        below = min(max(int(np.floor(position)), 0), last)
+        above = min(below + 1, last)
+        share = min(max(position - below, 0.0), 1.0)
+        low, high = int(self.frames[below]), int(self.frames[above])
+        return round((low + share * (high - low)) * RECORDING_RATE / FRAME_RATE)
+
+    def onset(self, recording_sample: int, before: int, after: int) -> int:
+        """The speech onset nearest ``recording_sample`` in a window around it, or itself.
+
+        An onset is where the energy rises out of a pause of at least PAUSE_SECONDS
+        (a stop or a quiet 'f' inside a word is shorter); the one nearest the mapped
+        time between ``before`` samples back and ``after`` samples on wins. With no
+        such onset there, the mapped time stands.
+        """
+        start = max(recording_sample - before, 0)
+        stop = min(recording_sample + after, len(self.recording))
+        if stop - start < ONSET_WINDOW * 2:
+            return recording_sample
+        level = _onset_levels(self.recording[start:stop])
+        floor = min(float(np.percentile(level, 10)), self.noise_floor)
+        loud = level > max(floor + ONSET_DB, float(level.max()) - 40.0)
+        pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
+        # Quiet hops in the ``pause`` before each hop, the window's own start counting as quiet.
+        quiet = np.concatenate((np.ones(pause, dtype=np.int64), (~loud).astype(np.int64)))
+        total = np.concatenate(([0], np.cumsum(quiet)))
+        before_each = total[pause : pause + len(loud)] - total[: len(loud)]
+        rising = np.flatnonzero(loud & (before_each == pause))
+        if len(rising) == 0:
+            return recording_sample
+        at = (recording_sample - start) / ONSET_HOP
+        nearest = int(rising[np.argmin(np.abs(rising - at))])
+        return start + nearest * ONSET_HOP + ONSET_WINDOW // 2
+
+
+def _onset_levels(pcm: npt.NDArray[np.int16]) -> Float32Array:
+    """Energy in dB of 10 ms windows every 2.5 ms."""
+    count = (len(pcm) - ONSET_WINDOW) // ONSET_HOP + 1
+    index = np.arange(count)[:, None] * ONSET_HOP + np.arange(ONSET_WINDOW)[None, :]
+    frames = pcm[index].astype(np.float32)
+    power = np.mean(frames * frames, axis=1) + 1.0
+    levels: Float32Array = (10.0 * np.log10(power)).astype(np.float32)
+    return levels
+
+
+# --- features ------------------------------------------------------------------------
+
+
+def _mel_filters(rate: int, size: int) -> Float32Array:
+    """Triangular mel filters over the bins of an rfft of ``size`` at ``rate``."""
+
+    def mel(hz: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+    edges_mel = np.linspace(mel(np.array(MEL_LOW_HZ)), mel(np.array(MEL_HIGH_HZ)), MEL_BANDS + 2)
+    edges = 700.0 * (10.0 ** (edges_mel / 2595.0) - 1.0)
+    bins = np.fft.rfftfreq(size, 1.0 / rate)
+    filters = np.zeros((MEL_BANDS, len(bins)), dtype=np.float32)
+    for band in range(MEL_BANDS):
+        low, mid, high = edges[band : band + 3]
+        rising = (bins - low) / (mid - low)
+        falling = (high - bins) / (high - mid)
+        filters[band] = np.maximum(0.0, np.minimum(rising, falling))
+    return filters
+
+
+def _dct_matrix() -> Float32Array:
+    """DCT-II rows 1..CEPSTRA-1 over the mel bands (c0 left out)."""
+    bands = np.arange(MEL_BANDS)
+    rows = np.arange(1, CEPSTRA)[:, None]
+    return np.cos(np.pi * rows * (bands + 0.5) / MEL_BANDS).astype(np.float32)
+
+
+def features(pcm: npt.NDArray[np.int16], rate: int) -> Features:
+    """Cepstra, energies and speech flags of ``pcm`` at ``rate``, 100 frames a second.
+
+    Frames start at the nearest sample to each 10 ms, so a 22050 Hz reference and
+    a 16 kHz recording need no resampling; the filterbank covers the same band in
+    both. Worked out in blocks of a minute, in float32.
+    """
+    window = round(WINDOW_SECONDS * rate)
+    size = 1 << (window - 1).bit_length()
+    count = max((len(pcm) - window) * FRAME_RATE // rate + 1, 0)
+    filters, dct = _mel_filters(rate, size), _dct_matrix()
+    taper = np.hamming(window).astype(np.float32)
+    cepstra = np.empty((count, CEPSTRA - 1), dtype=np.float32)
+    energy = np.empty(count, dtype=np.float32)
+    offsets = np.arange(window)
+    for first in range(0, count, FEATURE_BLOCK):
+        frames_at = np.arange(first, min(first + FEATURE_BLOCK, count))
+        starts = (frames_at * rate + FRAME_RATE // 2) // FRAME_RATE
+        frames = pcm[starts[:, None] + offsets[None, :]].astype(np.float32)
+        energy[frames_at] = 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
+        frames[:, 1:] -= PRE_EMPHASIS * frames[:, :-1]
+        spectrum = np.abs(np.fft.rfft(frames * taper, n=size, axis=1)).astype(np.float32)
+        bands = np.log(spectrum * spectrum @ filters.T + 1.0)
+        cepstra[frames_at] = bands @ dct.T
+    speech = _speech(energy)
+    chosen = cepstra[speech] if np.count_nonzero(speech) > 10 else cepstra
+    if len(chosen):
+        cepstra -= chosen.mean(axis=0)
+        cepstra /= chosen.std(axis=0) + 1e-3
+    return Features(cepstra, energy, speech)
+
+
+def _speech(energy: Float32Array) -> npt.NDArray[np.bool_]:
+    """Frames louder than the stream's noise floor by SPEECH_DB."""
+    if len(energy) == 0:
+        return np.zeros(0, dtype=bool)
+    floor = float(np.percentile(energy, 5))
+    return np.asarray(energy > floor + SPEECH_DB)
+
+
+# --- DTW -----------------------------------------------------------------------------
+
+
+def _distances(a: Float32Array, b: Float32Array) -> Float32Array:
+    """Euclidean distances between every row of ``a`` and every row of ``b``."""
+    squared = (a * a).sum(axis=1)[:, None] + (b * b).sum(axis=1)[None, :] - 2.0 * (a @ b.T)
+    distances: Float32Array = np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
+    return distances
+
+
+def _adjust(
+    cost: Float32Array,
+    rec_speech: npt.NDArray[np.bool_],
+    ref_speech: npt.NDArray[np.bool_],
+    unit: float,
+) -> None:
+    """Silence in both streams costs little; speech against silence costs more (in place)."""
+    both_silent = ~rec_speech & ~ref_speech
+    cost[...] = np.where(both_silent, np.minimum(cost, SILENCE_COST * unit), cost)
+    cost += np.where(rec_speech != ref_speech, np.float32(MISMATCH_COST * unit), np.float32(0))
+
+
+def _random_pair_cost(ref: Features, rec: Features) -> float:
+    """The median distance between speech frames of the two streams picked at random."""
+    rng = np.random.default_rng(12)
+    a = np.flatnonzero(ref.speech) if np.any(ref.speech) else np.arange(len(ref.speech))
+    b = np.flatnonzero(rec.speech) if np.any(rec.speech) else np.arange(len(rec.speech))
+    pairs = 4000
+    left = ref.cepstra[rng.choice(a, pairs)]
+    right = rec.cepstra[rng.choice(b, pairs)]
+    return float(np.median(np.sqrt(((left - right) ** 2).sum(axis=1))))
+
+
+def _window(
+    ref: Features,
+    rec: Features,
+    columns: IntArray,
+    first_row: int,
+    rows: int,
+    free_start: bool,
+    unit: float,
+) -> tuple[IntArray, IntArray]:
+    """DTW of reference frames ``columns`` against recording rows from ``first_row``.
+
+    Rows are recording frames, each step consuming one: to the same column (a
+    pause, slower speech), the next, or one or two further (faster speech). A
+    step's cost is the distance where it lands weighted by the frames it moves
+    over in both streams (1 + columns), so every path between two cells weighs
+    the same and a path cannot get cheaper by skipping the reference. The
+    path starts on the first column, at ``first_row`` or (``free_start``, music or
+    silence at the head) any row, and ends on the last column at any row (open
+    end); the recording frames left out before it cost GARBAGE_COST each, those
+    after it TAIL_COST (SILENCE_COST if silent). Only int8 back-pointers are
+    kept. Returns the path's rows (recording frames) and columns (indices into
+    ``columns``).
+    """
+    width = len(columns)
+    height = min(first_row + rows, len(rec.speech)) - first_row
+    ref_cep, ref_silent = ref.cepstra[columns], ~ref.speech[columns]
+    penalty = np.array([STAY_PENALTY, 0.0, SKIP1_PENALTY, SKIP2_PENALTY], np.float32) * unit
+    penalty = penalty[:, None]
+    back = np.empty((height, width), dtype=np.int8)
+    ends = np.empty(height, dtype=np.float64)
+    # What the recording frames outside the path cost: a pause's silence as little as
+    # in a pause, anything else (music, a tone, other speech) GARBAGE_COST.
+    outside = np.where(rec.speech[first_row : first_row + height], GARBAGE_COST, SILENCE_COST)
+    garbage = np.concatenate(([0.0], np.cumsum(outside * unit)))
+    tail = np.where(rec.speech[first_row : first_row + height], TAIL_COST, SILENCE_COST)
+    after = np.concatenate((np.cumsum((tail * unit)[::-1])[::-1], [0.0]))
+    previous = np.full(width + 3, np.inf, dtype=np.float32)
+    current = np.full(width + 3, np.inf, dtype=np.float32)
+    options = np.empty((4, width), dtype=np.float32)
+    block = 500
+    for top in range(0, height, block):
+        bottom = min(top + block, height)
+        recorded = slice(first_row + top, first_row + bottom)
+        cost = _distances(rec.cepstra[recorded], ref_cep)
+        _adjust(cost, rec.speech[recorded, None], ~ref_silent[None, :], unit)
+        for offset in range(bottom - top):
+            row = top + offset
+            if row == 0:
+                previous[3] = 0.0
+            elif free_start:
+                previous[3] = min(previous[3], garbage[row])
+            here = cost[offset]
+            np.add(previous[3:], here, out=options[0])
+            np.add(previous[2:-1], 2.0 * here, out=options[1])
+            np.add(previous[1:-2], 3.0 * here, out=options[2])
+            np.add(previous[:-3], 4.0 * here, out=options[3])
+            options += penalty
+            step = np.argmin(options, axis=0)
+            back[row] = step
+            current[3:] = np.take_along_axis(options, step[None, :], axis=0)[0]
+            ends[row] = current[-1] + after[row + 1]
+            previous, current = current, previous
+    end = int(np.argmin(ends))
+    return _backtrack(back, end, width - 1, first_row, free_start)
+
+
+def _backtrack(
+    back: npt.NDArray[np.int8], row: int, column: int, first_row: int, free_start: bool
+) -> tuple[IntArray, IntArray]:
+    """Follow the back-pointers from (row, column) to the path's start: its rows and columns."""
+    rows, columns = [], []
+    while True:
+        rows.append(row)
+        columns.append(column)
+        if row < 0 or (column == 0 and (free_start or row == 0)):
+            break
+        column -= int(back[row, column])
+        row -= 1
+    return (
+        np.maximum(np.array(rows[::-1], dtype=np.int64), 0) + first_row,
+        np.array(columns[::-1], dtype=np.int64),
+    )
+
+
+def _shorten(speech: npt.NDArray[np.bool_]) -> IntArray:
+    """The reference frames the DTW sees: all speech, and the first and last few of each silence."""
+    frames = np.arange(len(speech))
+    silent = ~speech
+    # Each silent frame's distance from the start and the end of its silence.
+    boundary_before = np.maximum.accumulate(np.where(silent, -1, frames))
+    boundary_after = np.minimum.accumulate(np.where(silent, len(speech), frames)[::-1])[::-1]
+    edge = np.minimum(frames - boundary_before, boundary_after - frames)
+    return np.flatnonzero(speech | (edge <= KEEP_SILENCE // 2))
+
+
+def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
+    """Align ``recording`` (mono 16 kHz int16) to ``reference``.
+
+    Raises AlignmentError, naming the sentence and the time, where the recording
+    stops matching the script (another text, silence, music).
+    """
+    ref = features(reference.pcm, reference.rate)
+    rec = features(recording, RECORDING_RATE)
+    if len(ref.speech) == 0 or not np.any(ref.speech):
+        raise AlignmentError("the script's reference has no speech to align the recording to")
+    if len(rec.speech) < FRAME_RATE:
+        raise AlignmentError(_failure(reference, 0, 0))
+    unit = _random_pair_cost(ref, rec)
+    kept = _shorten(ref.speech)
+    first_rows, cost_sum, cost_count = _pass(ref, rec, kept, unit)
+    frames = _fill(first_rows, kept)
+    confidence = _confidence(reference, ref, cost_sum, cost_count, unit)
+    failed = _failed_at(confidence)
+    if failed is None:
+        failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, unit)
+    if failed is not None:
+        start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
+        sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
+        raise AlignmentError(_failure(reference, failed, sample))
+    return Alignment(
+        reference_rate=reference.rate,
+        frames=frames,
+        recording=recording,
+        sentence_confidence=confidence,
+        low_confidence=_low_ranges(reference, confidence, frames),
+        noise_floor=float(np.percentile(rec.energy, 5)),
+    )
+
+
+def _pass(
+    ref: Features, rec: Features, kept: IntArray, unit: float, limit: int | None = None
+) -> tuple[IntArray, npt.NDArray[np.float64], IntArray]:
+    """The windows of DTW over the reference frames ``kept`` (the first ``limit`` of them).
+
+    Returns the first recording frame of each reference frame (-1 where the path
+    skipped it), and the sum and count of the path costs on each reference frame.
+    """
+    first_rows = np.full(len(ref.speech), -1, dtype=np.int64)
+    cost_sum = np.zeros(len(ref.speech), dtype=np.float64)
+    cost_count = np.zeros(len(ref.speech), dtype=np.int64)
+    kept = kept[:limit]
+    start, row = 0, 0
+    while start < len(kept):
+        stop = min(start + WINDOW_FRAMES, len(kept))
+        final = stop == len(kept)
+        columns = kept[start:stop]
+        span = int(columns[-1] - columns[0]) + 1
+        rows = int(ROW_FACTOR * span) + ROW_SLACK + (HEAD_ROWS if start == 0 else 0)
+        path_rows, path_columns = _window(ref, rec, columns, row, rows, start == 0, unit)
+        core = len(columns) if final else CORE_FRAMES
+        inside = path_columns < core
+        _record(ref, rec, columns, path_rows[inside], path_columns[inside], unit,
+                first_rows, cost_sum, cost_count)  # fmt: skip
+        if final:
+            break
+        row = int(path_rows[np.argmax(path_columns >= core)])
+        start += core
+    return first_rows, cost_sum, cost_count
+
+
+def _unmatched_at(
+    reference: Reference,
+    ref: Features,
+    rec: Features,
+    cost_sum: npt.NDArray[np.float64],
+    cost_count: IntArray,
+    unit: float,
+) -> int | None:
+    """None if the path costs are well under those of a reading of another text.
+
+    Otherwise the first sentence whose cost is not: where the recording stops matching.
+
+    A recording much longer than the script lets the path pick, out of another
+    text, the frames most like the script's, so an absolute cut-off passes it. The
+    baseline is the same DTW against the script's reference played backwards (the
+    same sounds in no order anyone speaks them), over its first BASELINE_FRAMES:
+    the cost of a text that is not this one, for this voice and this room. The
+    median over the sentences decides, so a stretch of ad-libbing does not.
+    """
+    backwards = Features(ref.cepstra[::-1], ref.energy[::-1], ref.speech[::-1])
+    _, base_sum, base_count = _pass(
+        backwards, rec, _shorten(backwards.speech), unit, BASELINE_FRAMES
+    )
+    speech = backwards.speech & (base_count > 0)
+    if not np.any(speech):
+        return 0
+    baseline = float(base_sum[speech].sum() / base_count[speech].sum())
+    means = np.full(len(reference.sentences), np.inf)
+    for index, (start, end) in enumerate(reference.sentences):
+        first = start * FRAME_RATE // reference.rate
+        last = max(end * FRAME_RATE // reference.rate, first + 1)
+        counted = ref.speech[first:last] & (cost_count[first:last] > 0)
+        if np.any(counted):
+            total = cost_sum[first:last][counted].sum()
+            means[index] = total / cost_count[first:last][counted].sum()
+    if len(means) and float(np.median(means)) <= MATCH_RATIO * baseline:
+        return None
+    return int(np.argmax(means > MATCH_RATIO * baseline))
+
+
+def _record(
+    ref: Features,
+    rec: Features,
+    columns: IntArray,
+    path_rows: IntArray,
+    path_columns: IntArray,
+    unit: float,
+    first_rows: IntArray,
+    cost_sum: npt.NDArray[np.float64],
+    cost_count: IntArray,
+) -> None:
+    """Note each path cell: the first recording frame of each reference frame, and its costs."""
+    frames = columns[path_columns]
+    difference = rec.cepstra[path_rows] - ref.cepstra[frames]
+    cost = np.sqrt((difference * difference).sum(axis=1))
+    _adjust(cost, rec.speech[path_rows], ref.speech[frames], unit)
+    np.add.at(cost_sum, frames, cost)
+    np.add.at(cost_count, frames, 1)
+    # A reference frame the path stepped over costs what the step that skipped it landed
+    # on, as in the DTW: a phrase left out is rushed through, not left out of the mean.
+    if len(path_columns):
+        passed = np.setdiff1d(np.arange(path_columns[0], path_columns[-1] + 1), path_columns)
+        landing = np.searchsorted(path_columns, passed)
+        np.add.at(cost_sum, columns[passed], cost[landing])
+        np.add.at(cost_count, columns[passed], 1)
+    first = np.ones(len(frames), dtype=bool)
+    first[1:] = frames[1:] != frames[:-1]
+    first_rows[frames[first]] = path_rows[first]
+
+
+def _fill(first_rows: IntArray, kept: IntArray) -> IntArray:
+    """Recording frames for every reference frame: interpolated where the path skipped one."""
+    known = np.flatnonzero(first_rows >= 0)
+    everywhere = np.arange(len(first_rows))
+    filled = np.interp(everywhere, known, first_rows[known].astype(np.float64))
+    return np.maximum.accumulate(np.round(filled).astype(np.int64))
+
+
+def _confidence(
+    reference: Reference,
+    ref: Features,
+    cost_sum: npt.NDArray[np.float64],
+    cost_count: IntArray,
+    unit: float,
+) -> tuple[float, ...]:
+    """Each sentence's confidence from the mean path cost over its speech frames."""
+    scores = []
+    for start, end in reference.sentences:
+        first = start * FRAME_RATE // reference.rate
+        last = max(end * FRAME_RATE // reference.rate, first + 1)
+        speech = ref.speech[first:last]
+        total = float(cost_sum[first:last][speech].sum())
+        count = int(cost_count[first:last][speech].sum())
+        if count == 0:
+            scores.append(0.0)
+            continue
+        mean = total / count / unit
+        scores.append(float(np.clip((BAD_COST - mean) / (BAD_COST - GOOD_COST), 0.0, 1.0)))
+    return tuple(scores)
+
+
+def _low_ranges(
+    reference: Reference, confidence: tuple[float, ...], frames: IntArray
+) -> tuple[tuple[int, int], ...]:
+    """Recording-sample ranges of the sentences under LOW_CONFIDENCE, neighbours merged."""
+    ranges: list[tuple[int, int]] = []
+    for (start, end), score in zip(reference.sentences, confidence, strict=True):
+        if score >= LOW_CONFIDENCE:
+            continue
+        first = frames[min(start * FRAME_RATE // reference.rate, len(frames) - 1)]
+        last = frames[min(end * FRAME_RATE // reference.rate, len(frames) - 1)]
+        span = (int(first) * RECORDING_RATE // FRAME_RATE, int(last) * RECORDING_RATE // FRAME_RATE)
+        if ranges and span[0] <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], span[1]))
+        else:
+            ranges.append(span)
+    return tuple(ranges)
+
+
+def _failed_at(confidence: tuple[float, ...]) -> int | None:
+    """The first sentence of the first run of FAILED_RUN low-confidence ones (all, if fewer)."""
+    needed = min(FAILED_RUN, len(confidence))
+    run = 0
+    for index, score in enumerate(confidence):
+        run = run + 1 if score < LOW_CONFIDENCE else 0
+        if needed and run >= needed:
+            return index - run + 1
+    return None
+
+
+def _failure(reference: Reference, index: int, sample: int) -> str:
+    """The one line saying where the recording stops matching the script."""
+    seconds = sample // RECORDING_RATE
+    minutes = f"{seconds // 60 % 60:02d}" if seconds >= 3600 else f"{seconds // 60}"
+    at = f"{seconds // 3600}:" * (seconds >= 3600) + f"{minutes}:{seconds % 60:02d}"
+    return (
+        f"the recording stops matching the script at {at} ({reference.name(index)}): "
+        "is it a reading of this script?"
+    )

@@ -1,0 +1,260 @@
+"""Alignment of a 'human' recording (Piper, edited with ffmpeg) to narrator's espeak reference."""
+
+from __future__ import annotations
+
+import difflib
+import statistics
+import subprocess
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from narrator.align import RECORDING_RATE, Alignment, AlignmentError, Reference, align
+from narrator.engines import VoiceSettings
+from narrator.render import RenderResult, RenderSettings, render
+from narrator.timeline import Timeline
+from tests.conftest import require_program
+
+SCRIPT = """\
+The lighthouse keeper climbed the narrow stairs every evening at dusk. He carried a lamp, \
+a logbook and a small tin of oil. From the top he could see the whole harbour and the ships \
+waiting beyond it.
+
+In the winter of that year the fog arrived early. It lasted for eleven days without a break. \
+The fishermen stayed at home and mended their nets by the fire. Nobody in the village could \
+remember a longer fog.
+
+When the weather finally cleared, the keeper wrote a long letter to the mainland. He asked \
+for a new bell, a stronger lens and a second pair of hands. The answer came three months \
+later. It said only that the request would be considered.
+"""
+
+OTHER = """\
+Bread is made from flour, water, salt and yeast. The dough rests for an hour before it is \
+shaped. Bakers in the old town started work at three in the morning.
+
+A good oven holds its heat for a long time. Stones and bricks were used because they stay \
+warm. The first loaves were sold before sunrise to the workers at the docks.
+"""
+
+#: The 'narrator' pauses 3 s between paragraphs where the reference pauses far less.
+HUMAN_PARAGRAPH_PAUSE_MS = 3000
+#: Where a cue that follows a pause is looked for around its mapped time.
+BEFORE, AFTER = RECORDING_RATE // 4, RECORDING_RATE * 2 // 5
+HEAD_SECONDS = 4.0
+NOISE = "anoisesrc=color=pink:amplitude=0.01:d=120[n]"
+
+
+@dataclass(frozen=True)
+class Renders:
+    """The espeak reference, and Piper's readings of the script and of another text."""
+
+    reference: Reference
+    espeak: Timeline
+    piper: RenderResult
+    other: RenderResult
+    #: OTHER read three times over: longer than the script, room for the path to pick.
+    other3: RenderResult
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    with wave.open(str(path)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), np.int16), wav.getframerate()
+
+
+def recording(source: Path, graph: str = "[0:a]anull") -> np.ndarray:
+    """``source`` through an ffmpeg filter graph, decoded as narrator align decodes it."""
+    command = ["ffmpeg", "-v", "error", "-i", str(source), "-filter_complex", graph]
+    command += ["-ac", "1", "-ar", str(RECORDING_RATE), "-f", "s16le", "-"]
+    out = subprocess.run(command, capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.int16)
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> Renders:
+    require_program("ffmpeg")
+    folder = tmp_path_factory.mktemp("align")
+    (folder / "story.txt").write_text(SCRIPT, encoding="utf-8")
+    (folder / "other.txt").write_text(OTHER, encoding="utf-8")
+    espeak = render(
+        folder / "story.txt",
+        RenderSettings(out_dir=folder / "espeak", voice=VoiceSettings("espeak")),
+    )
+    piper = render(
+        folder / "story.txt",
+        RenderSettings(
+            out_dir=folder / "piper",
+            voice=VoiceSettings("piper"),
+            paragraph_pause_ms=HUMAN_PARAGRAPH_PAUSE_MS,
+        ),
+    )
+    other = render(
+        folder / "other.txt",
+        RenderSettings(out_dir=folder / "other", voice=VoiceSettings("piper")),
+    )
+    (folder / "other3.txt").write_text("\n\n".join([OTHER.strip()] * 3) + "\n", encoding="utf-8")
+    other3 = render(
+        folder / "other3.txt",
+        RenderSettings(out_dir=folder / "other3", voice=VoiceSettings("piper")),
+    )
+    pcm, _ = read_wav(espeak.audio)
+    reference = Reference.from_timeline(espeak.timeline, pcm)
+    return Renders(reference, espeak.timeline, piper, other, other3)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A cue's start in the reference and in Piper's reading; whether a pause precedes it."""
+
+    reference: int
+    truth: int
+    after_pause: bool
+
+
+def cue_pairs(reference: Timeline, human: Timeline) -> list[Pair]:
+    """Cues of the same text in both timelines (Piper may lay them out otherwise)."""
+    ours, theirs = reference.cues, human.cues
+    matcher = difflib.SequenceMatcher(
+        a=[c.text for c in ours], b=[c.text for c in theirs], autojunk=False
+    )
+    firsts = {c.start for s in human.sentences for c in s.cues[:1]}
+    return [
+        Pair(
+            ours[i + k].words[0].start,
+            theirs[j + k].words[0].start,
+            theirs[j + k].start in firsts,
+        )
+        for i, j, n in matcher.get_matching_blocks()
+        for k in range(n)
+    ]
+
+
+def cue_errors(
+    found: Alignment, pairs: list[Pair], rate: int, tempo: float, head: float
+) -> list[tuple[float, bool]]:
+    """Each cue start's error in seconds (onsets snapped after a pause), and the pause flag."""
+    errors = []
+    for pair in pairs:
+        truth = pair.truth / rate / tempo + head
+        at = found.to_recording(pair.reference)
+        if pair.after_pause:
+            at = found.onset(at, BEFORE, AFTER)
+        errors.append((abs(at / RECORDING_RATE - truth), pair.after_pause))
+    return errors
+
+
+EDITS = {
+    "slower": ("[0:a]atempo=0.8", 0.8, 0.0),
+    "faster": ("[0:a]atempo=1.2", 1.2, 0.0),
+    "silence and noise": (
+        f"[0:a]adelay={HEAD_SECONDS * 1000:.0f}:all=1[d];{NOISE};"
+        "[d][n]amix=inputs=2:duration=first:normalize=0",
+        1.0,
+        HEAD_SECONDS,
+    ),
+    "a tone at the head": (
+        f"sine=f=440:d={HEAD_SECONDS - 1:g}[t];anullsrc=r=22050:cl=mono:d=1[z];"
+        "[t][z][0:a]concat=n=3:v=0:a=1",
+        1.0,
+        HEAD_SECONDS,
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_cue_starts_land_on_the_recording(renders: Renders, edit: str) -> None:
+    graph, tempo, head = EDITS[edit]
+    found = align(renders.reference, recording(renders.piper.audio, graph))
+    pairs = cue_pairs(renders.espeak, renders.piper.timeline)
+    assert len(pairs) >= 10
+    errors = cue_errors(found, pairs, renders.piper.timeline.sample_rate, tempo, head)
+    after_pause = [e for e, paused in errors if paused]
+    assert max(after_pause) <= 0.060, [round(e * 1000) for e, _ in errors]
+    assert statistics.median(e for e, _ in errors) <= 0.040
+    third = len(errors) // 3
+    first, last = [e for e, _ in errors[:third]], [e for e, _ in errors[-third:]]
+    assert statistics.median(last) <= statistics.median(first) + 0.010
+    assert min(found.sentence_confidence) >= 0.5
+    assert found.low_confidence == ()
+
+
+def test_the_mapping_never_goes_back(renders: Renders) -> None:
+    found = align(renders.reference, recording(renders.piper.audio, "[0:a]atempo=1.2"))
+    times = [found.to_recording(s) for s in range(0, len(renders.reference.pcm), 997)]
+    assert times == sorted(times)
+    assert times[-1] <= len(found.recording)
+
+
+def test_another_text_is_one_line_naming_where(renders: Renders) -> None:
+    with pytest.raises(AlignmentError) as raised:
+        align(renders.reference, recording(renders.other.audio))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "stops matching the script at 0:" in message
+    assert '(segment 1, "The lighthouse keeper climbed..."' in message
+
+
+def test_another_text_longer_than_the_script_is_an_error(renders: Renders) -> None:
+    with pytest.raises(AlignmentError) as raised:
+        align(renders.reference, recording(renders.other3.audio))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "stops matching the script at 0:" in message
+
+
+def test_mostly_silence_is_an_error(renders: Renders) -> None:
+    quiet = f"[0:a]volume=0[q];{NOISE};[q][n]amix=inputs=2:duration=first:normalize=0"
+    with pytest.raises(AlignmentError, match="stops matching the script"):
+        align(renders.reference, recording(renders.piper.audio, quiet))
+
+
+def test_a_skipped_phrase_is_low_confidence_there_only(renders: Renders) -> None:
+    human = renders.piper.timeline
+    sentence = human.sentences[5]  # "The fishermen stayed at home and mended their nets ..."
+    words = sentence.cues[0].words
+    rate = human.sample_rate
+    cut_from, cut_to = words[3].start / rate, words[9].start / rate
+    graph = (
+        f"[0:a]asplit[a][b];[a]atrim=end={cut_from:.3f}[x];"
+        f"[b]atrim=start={cut_to:.3f},asetpts=PTS-STARTPTS[y];[x][y]concat=n=2:v=0:a=1"
+    )
+    found = align(renders.reference, recording(renders.piper.audio, graph))
+    low = [i for i, score in enumerate(found.sentence_confidence) if score < 0.5]
+    assert low == [5], found.sentence_confidence
+    (start, end), = found.low_confidence
+    cut = round(cut_from * RECORDING_RATE)
+    assert start <= cut <= end
+    # After the cut, cue starts land where Piper said them, less the cut.
+    removed = cut_to - cut_from
+    later = [p for p in cue_pairs(renders.espeak, human) if p.truth > words[-1].end]
+    errors = cue_errors(found, later, rate, 1.0, -removed)
+    assert statistics.median(e for e, _ in errors) <= 0.040
+
+
+def test_minutes_of_repeated_material_align_to_the_end(tmp_path: Path) -> None:
+    """Six readings of the script in a row: no window may slip into the next reading."""
+    require_program("ffmpeg")
+    script = tmp_path / "repeated.txt"
+    script.write_text("\n\n".join([SCRIPT.strip()] * 6) + "\n", encoding="utf-8")
+    ours = render(script, RenderSettings(out_dir=tmp_path / "ref", voice=VoiceSettings("espeak")))
+    theirs = render(
+        script,
+        RenderSettings(
+            out_dir=tmp_path / "human", voice=VoiceSettings("espeak", voice="en-gb", rate=150)
+        ),
+    )
+    pcm, _ = read_wav(ours.audio)
+    found = align(Reference.from_timeline(ours.timeline, pcm), recording(theirs.audio))
+    assert min(found.sentence_confidence) >= 0.5
+    rate = theirs.timeline.sample_rate
+    errors = [
+        abs(found.to_recording(a.start) / RECORDING_RATE - b.start / rate)
+        for a, b in zip(ours.timeline.sentences, theirs.timeline.sentences, strict=True)
+    ]
+    assert statistics.median(errors) <= 0.040
+    third = len(errors) // 3
+    assert statistics.median(errors[-third:]) <= statistics.median(errors[:third]) + 0.010
+    assert max(errors[-third:]) <= 0.100, [round(e * 1000) for e in errors]
