@@ -99,7 +99,8 @@ def test_align_times_every_cue_from_the_recording(
     truth = cue_starts(reading.manifest)
     found = cue_starts(tmp_path / "harbour.json")
     assert [text for text, _ in found] == [text for text, _ in truth]
-    errors = [abs(at - (HEAD_S + start) / TEMPO) for (_, start), (_, at) in zip(truth, found, strict=True)]
+    pairs = zip(truth, found, strict=True)
+    errors = [abs(at - (HEAD_S + start) / TEMPO) for (_, start), (_, at) in pairs]
     assert statistics.median(errors) <= 0.040, errors
     # A cue that starts a sentence follows a pause: within 60 ms of the speech onset.
     firsts = {
