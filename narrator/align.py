@@ -65,6 +65,8 @@ SILENCE_COST = 0.1
 MISMATCH_COST = 0.5
 #: A frame is speech when its energy is this many dB above the stream's noise floor.
 SPEECH_DB = 12.0
+#: Gaps in speech shorter than this many frames count as speech.
+GAP_FRAMES = 12
 #: Confidence: a sentence's mean path cost, as a share of the random-pair median, at
 #: which it is 1 (matched speech) and 0 (another text).
 GOOD_COST, BAD_COST = 0.72, 0.82
@@ -265,7 +267,20 @@ def _speech(energy: Float32Array) -> npt.NDArray[np.bool_]:
     if len(energy) == 0:
         return np.zeros(0, dtype=bool)
     floor = float(np.percentile(energy, 5))
-    return np.asarray(energy > floor + SPEECH_DB)
+    speech = np.asarray(energy > floor + SPEECH_DB)
+    # A gap shorter than GAP_FRAMES between two stretches of speech is a stop or a
+    # breath inside it, no pause: left silent, the path could spend a long pause of
+    # the other stream on it instead of on the pause between the sentences.
+    change = np.flatnonzero(np.diff(speech.astype(np.int8))) + 1
+    falls, rises = change[~speech[change]], change[speech[change]]
+    after = np.searchsorted(rises, falls)
+    inside = after < len(rises)
+    gaps_from, gaps_to = falls[inside], rises[after[inside]]
+    short = gaps_to - gaps_from < GAP_FRAMES
+    fill = np.zeros(len(speech) + 1, dtype=np.int64)
+    np.add.at(fill, gaps_from[short], 1)
+    np.add.at(fill, gaps_to[short], -1)
+    return np.asarray(speech | (np.cumsum(fill)[:-1] > 0))
 
 
 # --- DTW -----------------------------------------------------------------------------

@@ -29,6 +29,11 @@ takes four minutes more):
   measuring the same file (peak=true), medians of --rounds, alternated; the master's
   peak RSS against the --minutes-short programme's; youtube and audiobook once each;
 - startup: 'narrator --help' against 'import typer', and a one-sentence preview.
+- align: 'narrator align' on about --minutes-long of recording: a narrator espeak render
+  of a 5-minute script in another voice and rate (en-gb, 150 wpm), repeated to length,
+  against the default voice's render of the same text repeated as often (its reference),
+  in a process of its own that reads both from files; wall time against the recording's
+  duration, and that process's peak RSS against 500 MiB (one round).
 - video: the long script with a heading every few minutes, rendered once to WAV, then
   encoded as the m4a (the baseline), the YouTube mp4 with title cards and the soft
   subtitle track, and the mp4 with burned subtitles (one round each; ffmpeg's time).
@@ -742,7 +747,7 @@ MEMORY_NOTE = (
 #: Every section, in the order they run and report.
 SECTIONS = (
     "cold", "memory", "rerender", "resume", "piper-api", "piper-jobs", "loudness", "startup",
-    "video",
+    "video", "align",
 )  # fmt: skip
 #: piper-jobs adds over four minutes of piper synthesis: asked for by name, or with 'all'.
 DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "piper-jobs")
@@ -1674,6 +1679,112 @@ def loudness_lines(
     return lines
 
 
+# --- align: a long recording against its reference -------------------------------
+
+#: The script rendered once by each voice, then repeated to --minutes-long.
+ALIGN_RENDER_MINUTES = 5.0
+#: The recording's voice: another accent and rate than the reference's default.
+ALIGN_RECORDING_VOICE = ("--voice", "en-gb", "--rate", "150")
+TARGET_ALIGN_RATIO = 0.10
+TARGET_ALIGN_MIB = 500
+
+
+def read_pcm(wav: Path) -> tuple[bytes, int]:
+    """The frames and sample rate of a mono 16-bit WAV file."""
+    import wave
+
+    with wave.open(str(wav), "rb") as source:
+        return source.readframes(source.getnframes()), source.getframerate()
+
+
+def align_section(bench: Bench, out: list[str]) -> None:
+    """Align a long recording (another voice, repeated) to its reference in a child process."""
+    folder = bench.folder / "align"
+    script = write_script(folder / "script", ALIGN_RENDER_MINUTES)
+    progress(f"narrator espeak, {ALIGN_RENDER_MINUTES:g} min, twice: reference and 'recording'")
+    run_quiet(render_command("espeak", script.noisy, folder / "reference", None))
+    voice = render_command("espeak", script.noisy, folder / "voice", None)
+    run_quiet([*voice, *ALIGN_RECORDING_VOICE])
+    stem = script.noisy.stem
+    once, rate = read_pcm(folder / "voice" / f"{stem}.wav")
+    readings = max(1, round(bench.args.minutes_long * 60 / (len(once) / 2 / rate)))
+    repeated = folder / "voice-repeated.wav"
+    repeat_wav(folder / "voice" / f"{stem}.wav", repeated, readings * len(once) / 2 / rate / 60)
+    recording = folder / f"recording-{readings}x.wav"
+    command = ["ffmpeg", "-v", "error", "-y", "-i", str(repeated), "-ac", "1", "-ar", "16000"]
+    run_quiet([*command, str(recording)])
+    said = folder / "align.json"
+    child = [sys.executable, str(Path(__file__).resolve()), "--align"]
+    child += [str(folder / "reference" / f"{stem}.wav"), str(folder / "reference" / f"{stem}.json")]
+    child.append(str(readings))
+    progress(f"narrator align, {readings} readings")
+    run = run_measured([*child, str(recording), str(said)], folder / "align.stderr.log")
+    data = json.loads(said.read_text(encoding="utf-8"))
+    duration = float(data["duration"])
+    out += [
+        line(
+            f"align {duration / 60:.0f} min",
+            f"wall {run.wall:.1f} s",
+            f"recording {duration / 60:.1f} min",
+            run.wall / duration,
+            TARGET_ALIGN_RATIO,
+        ),
+        line(
+            "align, peak RSS",
+            mib(run.max_rss_kib),
+            f"{TARGET_ALIGN_MIB} MiB",
+            run.max_rss_kib / (TARGET_ALIGN_MIB * 1024),
+            1.0,
+        ),
+        note(
+            f"({readings} readings of a {ALIGN_RENDER_MINUTES:g}-min script, espeak en-gb at 150 "
+            f"wpm against the default voice; reading the files {data['read']:.1f} s, features "
+            f"and DTW {data['align']:.1f} s after {data['imports']:.1f} s of imports)"
+        ),
+        note(f"{data['outcome']}"),
+    ]
+
+
+def align_child(
+    reference: Path, manifest: Path, readings: int, recorded: Path, said: Path
+) -> None:
+    """Align ``recorded`` to ``reference`` ``readings`` times; write what it took; in a child."""
+    started = time.perf_counter()
+    import numpy as np
+
+    from narrator.align import RECORDING_RATE, AlignmentError, Reference, align
+    from narrator.manifest import read_timeline
+
+    imported = time.perf_counter()
+    once_bytes, rate = read_pcm(reference)
+    once = np.frombuffer(once_bytes, np.int16)
+    timeline = read_timeline(json.loads(manifest.read_text(encoding="utf-8")))
+    pcm_bytes, recording_rate = read_pcm(recorded)
+    assert recording_rate == RECORDING_RATE
+    recording = np.frombuffer(pcm_bytes, np.int16)
+    spans = [(s.start, s.end) for s in timeline.sentences]
+    size = len(once)
+    sentences = tuple((a + k * size, b + k * size) for k in range(readings) for a, b in spans)
+    read = time.perf_counter()
+    try:
+        found = align(Reference(np.tile(once, readings), rate, sentences), recording)
+        outcome = (
+            f"lowest sentence confidence {min(found.sentence_confidence):.2f}, "
+            f"{len(found.low_confidence)} low-confidence stretches"
+        )
+    except AlignmentError as error:
+        outcome = f"AlignmentError: {error}"
+    done = time.perf_counter()
+    data = {
+        "imports": imported - started,
+        "read": read - imported,
+        "align": done - read,
+        "duration": len(recording) / RECORDING_RATE,
+        "outcome": outcome,
+    }
+    said.write_text(json.dumps(data), encoding="utf-8")
+
+
 # --- main --------------------------------------------------------------------------
 
 
@@ -1749,6 +1860,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--alignments", action="store_true", help="with --piper-baseline: as narrator loads it"
     )
     internal.add_argument(
+        "--align",
+        nargs=5,
+        metavar=("REFERENCE", "MANIFEST", "READINGS", "RECORDING", "REPORT"),
+        help="align RECORDING (16 kHz mono WAV) to the REFERENCE WAV of MANIFEST repeated "
+        "READINGS times; write what it took to the JSON file REPORT",
+    )
+    internal.add_argument(
         "--master",
         nargs=3,
         metavar=("WAV", "PRESET", "REPORT"),
@@ -1821,6 +1939,7 @@ RUNNERS = {
     "loudness": loudness_section,
     "startup": startup_section,
     "video": video_section,
+    "align": align_section,
 }
 
 
@@ -1881,6 +2000,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.piper_baseline is not None:
         plan_file, wav = args.piper_baseline
         piper_baseline(plan_file, wav, args.alignments)
+        return 0
+    if args.align is not None:
+        reference, manifest, readings, recorded, report = args.align
+        align_child(Path(reference), Path(manifest), int(readings), Path(recorded), Path(report))
         return 0
     if args.master is not None:
         wav, spec, report = args.master
