@@ -70,7 +70,7 @@ def recording(spoken: tuple[Path, RenderResult]) -> Path:
     target = reading.audio.parent.parent / "take.m4a"
     ffmpeg(
         "-i", str(reading.audio),
-        "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.004:sample_rate=22050",
+        "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.004:sample_rate=22050:seed=1887",
         "-filter_complex",
         f"[0]adelay={int(HEAD_S * 1000)},atempo={TEMPO}[v];"
         "[v][1]amix=inputs=2:duration=first:normalize=0",
