@@ -174,9 +174,8 @@ def test_cue_starts_land_on_the_recording(renders: Renders, edit: str) -> None:
     after_pause = [e for e, paused in errors if paused]
     assert max(after_pause) <= 0.060, [round(e * 1000) for e, _ in errors]
     assert statistics.median(e for e, _ in errors) <= 0.040
-    third = len(errors) // 3
-    first, last = [e for e, _ in errors[:third]], [e for e, _ in errors[-third:]]
-    assert statistics.median(last) <= statistics.median(first) + 0.010
+    # Drift is judged on minutes of audio (test_minutes_of_repeated_material_align_to_the_end):
+    # over four cues of a 50 s clip, a 10 ms difference of medians is the voices' noise.
     assert min(found.sentence_confidence) >= 0.5
     assert found.low_confidence == ()
 
