@@ -526,7 +526,11 @@ def _unmatched_at(
             means[index] = total / cost_count[first:last][counted].sum()
     if len(means) and float(np.median(means)) <= MATCH_RATIO * baseline:
         return None
-    return int(np.argmax(means > MATCH_RATIO * baseline))
+    # Where it stops matching: the first of FAILED_RUN sentences in a row over the
+    # line (a single sentence of a matched reading may cross it), else the first over it.
+    over = means > MATCH_RATIO * baseline
+    run = _failed_at(tuple(0.0 if high else 1.0 for high in over))
+    return run if run is not None else int(np.argmax(over))
 
 
 def _record(
