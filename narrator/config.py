@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ _RENDER_KEYS: dict[str, tuple[str, type]] = {
     "burn_subtitles": ("burn_subtitles", bool),
 }
 #: [metadata]: the tags written into the audio file (a year as a number too).
-_METADATA_KEYS = ("title", "artist", "album", "year", "genre", "comment")
+_METADATA_KEYS = tuple(tag.name for tag in fields(Tags))
 _TOP_KEYS = frozenset({"render", "clean", "lexicon", "subtitles", "metadata"})
 _SUBTITLE_KEYS = frozenset({"style", *LIMIT_KEYS})
 _CLEAN_KEYS = frozenset({"disable", "drop"})
@@ -151,7 +151,9 @@ class _Reader:
         for key, value in metadata.items():
             if key == "year" and isinstance(value, int) and not isinstance(value, bool):
                 value = str(value)
-            overrides = replace(overrides, **{key: self.typed(value, f"metadata.{key}", str)})
+            typed = self.typed(value, f"metadata.{key}", str)
+            self.check(f"metadata.{key}", partial(Tags, **{key: typed}))
+            overrides = replace(overrides, **{key: typed})
         cleaning = self.cleaning(self.table(data.get("clean", {}), "clean", _CLEAN_KEYS))
         subtitles = self.table(data.get("subtitles", {}), "subtitles", _SUBTITLE_KEYS)
         if "style" in subtitles:

@@ -7,10 +7,12 @@ ffmpeg.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from narrator.ass import PLAY_RES, centiseconds
+from narrator.errors import SettingError
 from narrator.formats import AudioFormat
 from narrator.timeline import Timeline, milliseconds
 
@@ -20,6 +22,9 @@ INTRODUCTION = "Introduction"
 SAME_START = " – "
 
 # --- tags and chapters -------------------------------------------------------------
+
+#: A year tag: 2026, or a date 2026-11 or 2026-11-25 (ID3 and MP4 take both).
+_YEAR = re.compile(r"\d{4}(-\d\d(-\d\d)?)?")
 
 
 @dataclass(frozen=True)
@@ -36,10 +41,14 @@ class Tags:
 
     def __post_init__(self) -> None:
         # A tag given blank is a tag not given (then a title falls back to the heading).
-        for name in ("title", "artist", "album", "year", "genre", "comment"):
-            value = getattr(self, name)
+        for tag in fields(self):
+            value = getattr(self, tag.name)
             if value is not None:
-                object.__setattr__(self, name, value.strip() or None)
+                object.__setattr__(self, tag.name, value.strip() or None)
+        if self.year is not None and not _YEAR.fullmatch(self.year):
+            raise SettingError(
+                f"year {self.year!r}: give a year such as 2026, or a date such as 2026-11-25"
+            )
 
     def fields(self) -> tuple[tuple[str, str], ...]:
         """(ffmpeg metadata key, value) for each tag that is set."""

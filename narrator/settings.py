@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +21,6 @@ from narrator.lexicon import Lexicon
 from narrator.script import Cleaning
 from narrator.segment import CueLimits
 from narrator.styles import DEFAULT_STYLE, STYLES, SubtitleStyle
-
-#: A year tag: 2026, or a date 2026-11 or 2026-11-25 (ID3 and MP4 take both).
-_YEAR = re.compile(r"\d{4}(-\d\d(-\d\d)?)?")
 
 if TYPE_CHECKING:
     from narrator.loudness import Preset
@@ -93,10 +89,6 @@ class RenderSettings:
                 f"give one of {', '.join(FRAME_RATES)}"
             )
         self.mastering  # noqa: B018 (raises SettingError for an unknown preset)
-        if self.year is not None and not _YEAR.fullmatch(self.year):
-            raise SettingError(
-                f"year {self.year!r}: give a year such as 2026, or a date such as 2026-11-25"
-            )
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)
@@ -104,11 +96,6 @@ class RenderSettings:
                 raise SettingError(
                     f"unknown encoding '{self.encoding}': give a Python codec name such as cp1252"
                 ) from None
-
-    @property
-    def year(self) -> str | None:
-        """The year tag, if given."""
-        return self.tags.year
 
     def check_pictures(self) -> None:
         """Refuse a cover or burned cues the format cannot carry, and a cover that is no image.

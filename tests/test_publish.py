@@ -207,6 +207,7 @@ def test_video_through_the_command_line(script: Path, tmp_path: Path) -> None:
         (("-f", "m4a", "--burn-subtitles"), "add --format mp4"),
         (("--loudness", "loud"), "unknown loudness preset 'loud'"),
         (("--loudness", "-3"), "-3"),
+        (("-f", "mp3", "--year", "20x6"), "year '20x6'"),
     ],
 )
 def test_impossible_publishing_options_are_one_line_errors(
@@ -234,6 +235,7 @@ def test_impossible_publishing_options_are_one_line_errors(
         ('[render]\nloudness = "loud"\n', "render.loudness"),
         ("[render]\nloudness = -50\n", "render.loudness"),
         ('[render]\nburn_subtitles = "yes"\n', "render.burn_subtitles"),
+        ('[metadata]\nyear = "soon"\n', "metadata.year"),
     ],
 )
 def test_bad_publishing_keys_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
