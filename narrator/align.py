@@ -11,7 +11,10 @@ a time, and no full-length float matrix is ever made.
 
 from __future__ import annotations
 
+import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -28,8 +31,8 @@ CEPSTRA = 13  # c0 (loudness) is dropped: 12 are compared
 #: The mel filterbank stops below the recording's Nyquist frequency.
 MEL_LOW_HZ, MEL_HIGH_HZ = 60.0, 7600.0
 PRE_EMPHASIS = 0.97
-#: Frames per block when computing features: 60 s of audio, a few MB at a time.
-FEATURE_BLOCK = 6000
+#: Frames per block when computing features: 10 s of audio, a few MB at a time.
+FEATURE_BLOCK = 1000
 
 #: Reference frames per DTW window, and how many of them (the core) are kept.
 WINDOW_FRAMES = 4000
@@ -105,10 +108,19 @@ class AlignmentError(ScriptError):
 
 
 @dataclass(frozen=True)
-class Reference:
-    """The script as an engine spoke it: mono int16 samples and its sentences' spans."""
+class Features:
+    """A stream's normalised cepstra, frame energies in dB and speech flags, 100 a second."""
 
-    pcm: npt.NDArray[np.int16]
+    cepstra: Float32Array
+    energy: Float32Array
+    speech: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The script as an engine spoke it: its features and its sentences' spans in samples."""
+
+    heard: Features
     rate: int
     #: Each sentence's first and one-past-last sample of speech, in order.
     sentences: tuple[tuple[int, int], ...]
@@ -117,15 +129,46 @@ class Reference:
     texts: tuple[str, ...] = ()
 
     @classmethod
+    def of(
+        cls,
+        pcm: npt.NDArray[np.int16],
+        rate: int,
+        sentences: tuple[tuple[int, int], ...],
+        segments: tuple[int, ...] = (),
+        texts: tuple[str, ...] = (),
+    ) -> Reference:
+        """The reference of mono int16 samples at ``rate``."""
+        return cls(features(pcm, rate), rate, sentences, segments, texts)
+
+    @classmethod
+    def from_wav(
+        cls,
+        path: Path,
+        sentences: tuple[tuple[int, int], ...],
+        segments: tuple[int, ...] = (),
+        texts: tuple[str, ...] = (),
+    ) -> Reference:
+        """The reference of a mono 16-bit WAV file, read a block at a time (never whole)."""
+        with wave.open(str(path), "rb") as source:
+
+            def read(start: int, stop: int) -> npt.NDArray[np.int16]:
+                source.setpos(start)
+                return np.frombuffer(source.readframes(stop - start), dtype="<i2")
+
+            rate = source.getframerate()
+            heard = _features(read, source.getnframes(), rate)
+        return cls(heard, rate, sentences, segments, texts)
+
+    @classmethod
     def from_timeline(cls, timeline: Timeline, pcm: npt.NDArray[np.int16]) -> Reference:
         """The reference of a synthesis: its programme's samples and its Timeline."""
         sentences = timeline.sentences
-        return cls(
-            pcm=pcm,
-            rate=timeline.sample_rate,
-            sentences=tuple((s.start, s.end) for s in sentences),
-            segments=tuple(s.segment for s in sentences),
-            texts=tuple(s.text for s in sentences),
+        return cls.of(
+            pcm,
+            timeline.sample_rate,
+            tuple((s.start, s.end) for s in sentences),
+            tuple(s.segment for s in sentences),
+            tuple(s.text for s in sentences),
         )
 
     def name(self, index: int) -> str:
@@ -136,15 +179,6 @@ class Reference:
         words = self.texts[index].split()
         quoted = " ".join(words[:4]) + ("..." if len(words) > 4 else "")
         return f'segment {number}, "{quoted}"'
-
-
-@dataclass(frozen=True)
-class Features:
-    """A stream's normalised cepstra, frame energies in dB and speech flags, 100 a second."""
-
-    cepstra: Float32Array
-    energy: Float32Array
-    speech: npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -242,15 +276,22 @@ def _dct_matrix() -> Float32Array:
 
 
 def features(pcm: npt.NDArray[np.int16], rate: int) -> Features:
-    """Cepstra, energies and speech flags of ``pcm`` at ``rate``, 100 frames a second.
+    """Cepstra, energies and speech flags of ``pcm`` at ``rate``, 100 frames a second."""
+    return _features(lambda start, stop: pcm[start:stop], len(pcm), rate)
+
+
+def _features(
+    read: Callable[[int, int], npt.NDArray[np.int16]], length: int, rate: int
+) -> Features:
+    """The features of ``length`` samples at ``rate``, ``read(start, stop)`` a block at a time.
 
     Frames start at the nearest sample to each 10 ms, so a 22050 Hz reference and
     a 16 kHz recording need no resampling; the filterbank covers the same band in
-    both. Worked out in blocks of a minute, in float32.
+    both. Worked out in blocks of FEATURE_BLOCK frames, in float32.
     """
     window = round(WINDOW_SECONDS * rate)
     size = 1 << (window - 1).bit_length()
-    count = max((len(pcm) - window) * FRAME_RATE // rate + 1, 0)
+    count = max((length - window) * FRAME_RATE // rate + 1, 0)
     filters, dct = _mel_filters(rate, size), _dct_matrix()
     taper = np.hamming(window).astype(np.float32)
     cepstra = np.empty((count, CEPSTRA - 1), dtype=np.float32)
@@ -259,10 +300,12 @@ def features(pcm: npt.NDArray[np.int16], rate: int) -> Features:
     for first in range(0, count, FEATURE_BLOCK):
         frames_at = np.arange(first, min(first + FEATURE_BLOCK, count))
         starts = (frames_at * rate + FRAME_RATE // 2) // FRAME_RATE
-        frames = pcm[starts[:, None] + offsets[None, :]].astype(np.float32)
+        block = read(int(starts[0]), int(starts[-1]) + window)
+        frames = block[(starts - starts[0])[:, None] + offsets[None, :]].astype(np.float32)
         energy[frames_at] = 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
         frames[:, 1:] -= PRE_EMPHASIS * frames[:, :-1]
-        spectrum = np.abs(np.fft.rfft(frames * taper, n=size, axis=1)).astype(np.float32)
+        frames *= taper
+        spectrum = np.abs(np.fft.rfft(frames, n=size, axis=1)).astype(np.float32)
         bands = np.log(spectrum * spectrum @ filters.T + 1.0)
         cepstra[frames_at] = bands @ dct.T
     speech = _speech(energy)
@@ -428,7 +471,7 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     Raises AlignmentError, naming the sentence and the time, where the recording
     stops matching the script (another text, silence, music).
     """
-    ref = features(reference.pcm, reference.rate)
+    ref = reference.heard
     rec = features(recording, RECORDING_RATE)
     if len(ref.speech) == 0 or not np.any(ref.speech):
         raise AlignmentError("the script's reference has no speech to align the recording to")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from narrator.render import Progress, Stitched
     from narrator.script import ScriptSource
     from narrator.settings import RenderSettings
+    from narrator.timeline import Provenance
 
 #: How far a cue start that follows a pause may move to the recording's speech onset.
 ONSET_BEFORE_MS = 120
@@ -104,7 +105,7 @@ def align_recording(
                 lambda done, cached: counter.tell(stem, "synthesizing", done, total, cached),
             )
         counter.tell(stem, "aligning", 0, 1, 0)
-        alignment = _align(plan, made, reference_wav, recording, provenance)
+        alignment = _align(plan, made, reference_wav, recording)
         counter.tell(stem, "aligning", 1, 1, 0)
     with Staging(settings.out_dir) as staging:
         staging.check(_output_names(stem, settings), keep=source.path)
@@ -140,28 +141,22 @@ def align_recording(
 
 
 def _align(
-    plan: Plan, made: Stitched, reference_wav: Path, recording: Recording, provenance: object
+    plan: Plan, made: Stitched, reference_wav: Path, recording: Recording
 ) -> Alignment:
     """Map the reference programme onto the recording; RecordingError when it does not match."""
-    import numpy as np
-
     from narrator.align import AlignmentError, Reference, align
     from narrator.errors import RecordingError
     from narrator.recording import listen
 
-    with wave.open(str(reference_wav), "rb") as reference:
-        pcm = np.frombuffer(reference.readframes(reference.getnframes()), dtype="<i2")
     sentences = plan.sentences
-    bounds = tuple((offset, end) for offset, end, _, _ in made.placed)
-    spoken = Reference(
-        pcm=pcm,
-        rate=made.rate,
-        sentences=bounds,
+    spoken = Reference.from_wav(
+        reference_wav,
+        sentences=tuple((offset, end) for offset, end, _, _ in made.placed),
         segments=tuple(s.segment for s in sentences),
         texts=tuple(s.text for s in sentences),
     )
     try:
-        return align(spoken, listen(recording))
+        return align(spoken, listen(recording, reference_wav.with_name("recording.raw")))
     except AlignmentError as exc:
         raise RecordingError(f"{recording.path}: {exc}") from None
 
@@ -172,14 +167,12 @@ def _timeline(
     alignment: Alignment,
     samples: int,
     rate: int,
-    provenance: object,
+    provenance: Provenance,
     recording: Recording,
 ) -> Timeline:
     """The reference's cues, words and sentences where the recording says them."""
     from narrator.align import RECORDING_RATE
-    from narrator.timeline import Provenance, Word
-
-    assert isinstance(provenance, Provenance)
+    from narrator.timeline import Word
 
     def moved(reference_sample: int) -> int:
         heard = alignment.to_recording(reference_sample)

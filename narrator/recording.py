@@ -89,16 +89,23 @@ def decode_wav(recording: Recording, target: Path) -> None:
         raise RecordingError(f"{recording.path}: ffmpeg could not read it ({detail}): {_CANNOT}")
 
 
-def listen(recording: Recording) -> NDArray[np.int16]:
-    """The recording at ALIGN_RATE, mono, as 16-bit samples (115 MB for an hour)."""
+def listen(recording: Recording, scratch: Path) -> NDArray[np.int16]:
+    """The recording at ALIGN_RATE, mono, as 16-bit samples (115 MB for an hour).
+
+    ffmpeg writes them to ``scratch``, read back in one piece: through a pipe they
+    would be held twice over while the chunks are joined.
+    """
     import numpy as np
 
     done = subprocess.run(
-        [*_decoder(recording.path, ALIGN_RATE), "-f", "s16le", "-"],
+        [*_decoder(recording.path, ALIGN_RATE), "-f", "s16le", "-y", str(scratch)],
         capture_output=True,
         stdin=subprocess.DEVNULL,
     )
     if done.returncode != 0:
         detail = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
         raise RecordingError(f"{recording.path}: ffmpeg could not read it ({detail}): {_CANNOT}")
-    return np.frombuffer(done.stdout, dtype="<i2")
+    try:
+        return np.fromfile(scratch, dtype="<i2")
+    finally:
+        scratch.unlink()

@@ -29,11 +29,14 @@ takes four minutes more):
   measuring the same file (peak=true), medians of --rounds, alternated; the master's
   peak RSS against the --minutes-short programme's; youtube and audiobook once each;
 - startup: 'narrator --help' against 'import typer', and a one-sentence preview.
-- align: 'narrator align' on about --minutes-long of recording: a narrator espeak render
-  of a 5-minute script in another voice and rate (en-gb, 150 wpm), repeated to length,
-  against the default voice's render of the same text repeated as often (its reference),
-  in a process of its own that reads both from files; wall time against the recording's
-  duration, and that process's peak RSS against 500 MiB (one round).
+- align: 'narrator align' as a user runs it on about --minutes-long of recording: a
+  narrator espeak render of a 5-minute script in another voice and rate (en-gb, 150 wpm),
+  repeated to length (a 1 s pause between readings) and saved as a 44.1 kHz FLAC, with
+  the script repeated as often;
+  once with an empty clip cache (the reference is synthesized), once with it warm; wall
+  time against the recording's duration (target 0.10), the tree's peak RSS against
+  500 MiB, and the aligned sentence starts against the render's own (drift: the median
+  error in the last minute against the first's).
 - video: the long script with a heading every few minutes, rendered once to WAV, then
   encoded as the m4a (the baseline), the YouTube mp4 with title cards and the soft
   subtitle track, and the mp4 with burned subtitles (one round each; ffmpeg's time).
@@ -55,6 +58,7 @@ import sys
 import tempfile
 import threading
 import time
+import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1529,8 +1533,6 @@ class Mastered:
 
 def repeat_wav(source: Path, target: Path, minutes: float) -> Path:
     """Write ``source`` into ``target`` over and over until it lasts ``minutes``."""
-    import wave
-
     with wave.open(str(source), "rb") as wav:
         rate = wav.getframerate()
         pcm = wav.readframes(wav.getnframes())
@@ -1685,104 +1687,94 @@ def loudness_lines(
 ALIGN_RENDER_MINUTES = 5.0
 #: The recording's voice: another accent and rate than the reference's default.
 ALIGN_RECORDING_VOICE = ("--voice", "en-gb", "--rate", "150")
+#: The narrator's pause between one reading and the next (the render ends on its last word).
+ALIGN_READING_GAP = 1.0
 TARGET_ALIGN_RATIO = 0.10
 TARGET_ALIGN_MIB = 500
 
 
-def read_pcm(wav: Path) -> tuple[bytes, int]:
-    """The frames and sample rate of a mono 16-bit WAV file."""
-    import wave
+def sentence_starts(manifest: Path) -> tuple[list[float], float]:
+    """Each sentence's start in a narrator manifest, and its audio's length, in seconds."""
+    from narrator.manifest import read_timeline
 
-    with wave.open(str(wav), "rb") as source:
-        return source.readframes(source.getnframes()), source.getframerate()
+    timeline = read_timeline(json.loads(manifest.read_text(encoding="utf-8")))
+    rate = timeline.sample_rate
+    return [s.start / rate for s in timeline.sentences], timeline.duration
 
 
 def align_section(bench: Bench, out: list[str]) -> None:
-    """Align a long recording (another voice, repeated) to its reference in a child process."""
+    """'narrator align' on a long recording, as a user runs it: cold, then with the cache warm.
+
+    The 'narrator' is espeak en-gb at 150 wpm reading the script once, repeated to
+    --minutes-long and saved as a 44.1 kHz FLAC; the script is repeated as often.
+    Its manifest says when each sentence starts, so the aligned starts are checked
+    against the truth: the median error in the first and the last minute (drift).
+    """
     folder = bench.folder / "align"
     script = write_script(folder / "script", ALIGN_RENDER_MINUTES)
-    progress(f"narrator espeak, {ALIGN_RENDER_MINUTES:g} min, twice: reference and 'recording'")
-    run_quiet(render_command("espeak", script.noisy, folder / "reference", None))
-    voice = render_command("espeak", script.noisy, folder / "voice", None)
+    progress(f"narrator espeak {' '.join(ALIGN_RECORDING_VOICE)}, {ALIGN_RENDER_MINUTES:g} min")
+    voice = render_command("espeak", script.clean, folder / "voice", None)
     run_quiet([*voice, *ALIGN_RECORDING_VOICE])
-    stem = script.noisy.stem
-    once, rate = read_pcm(folder / "voice" / f"{stem}.wav")
-    readings = max(1, round(bench.args.minutes_long * 60 / (len(once) / 2 / rate)))
-    repeated = folder / "voice-repeated.wav"
-    repeat_wav(folder / "voice" / f"{stem}.wav", repeated, readings * len(once) / 2 / rate / 60)
-    recording = folder / f"recording-{readings}x.wav"
-    command = ["ffmpeg", "-v", "error", "-y", "-i", str(repeated), "-ac", "1", "-ar", "16000"]
-    run_quiet([*command, str(recording)])
-    said = folder / "align.json"
-    child = [sys.executable, str(Path(__file__).resolve()), "--align"]
-    child += [str(folder / "reference" / f"{stem}.wav"), str(folder / "reference" / f"{stem}.json")]
-    child.append(str(readings))
-    progress(f"narrator align, {readings} readings")
-    run = run_measured([*child, str(recording), str(said)], folder / "align.stderr.log")
-    data = json.loads(said.read_text(encoding="utf-8"))
-    duration = float(data["duration"])
+    stem = script.clean.stem
+    truth_once, once = sentence_starts(folder / "voice" / f"{stem}.json")
+    readings = max(1, round(bench.args.minutes_long * 60 / once))
+    repeated = folder / "repeated.wav"
+    with wave.open(str(folder / "voice" / f"{stem}.wav"), "rb") as source:
+        rate, pcm = source.getframerate(), source.readframes(source.getnframes())
+    gap = b"\0\0" * round(ALIGN_READING_GAP * rate)
+    with wave.open(str(repeated), "wb") as joined:
+        joined.setparams((1, 2, rate, 0, "NONE", "not compressed"))
+        for _ in range(readings):
+            joined.writeframes(pcm + gap)
+    recording = folder / "recording.flac"
+    run_quiet(["ffmpeg", "-v", "error", "-y", "-i", str(repeated), "-ar", "44100", str(recording)])
+    repeated.unlink()
+    body = script.clean.read_text(encoding="utf-8").strip()
+    long_script = folder / "long" / f"{stem}.txt"
+    long_script.parent.mkdir(parents=True, exist_ok=True)
+    long_script.write_text("\n\n".join([body] * readings) + "\n", encoding="utf-8")
+    runs = []
+    for kind in ("cold", "warm"):
+        command = [*narrator_command(), "align", str(long_script), str(recording), "--quiet"]
+        command += ["--out-dir", str(folder / kind), "--cache-dir", str(folder / "cache")]
+        progress(f"narrator align, {readings} readings, {kind} cache")
+        runs.append(run_measured(command, folder / f"{kind}.stderr.log", sample=True))
+    found, duration = sentence_starts(folder / "warm" / f"{stem}.json")
+    every = once + len(gap) / 2 / rate
+    truth = [start + k * every for k in range(readings) for start in truth_once]
+    errors = [(t, abs(f - t)) for f, t in zip(found, truth, strict=True)]
+    first = [e for t, e in errors if t < 60]
+    last = [e for t, e in errors if t >= duration - 60]
+    for kind, run in zip(("cold", "warm"), runs, strict=True):
+        out.append(
+            line(
+                f"align {duration / 60:.0f} min, {kind} cache",
+                f"wall {run.wall:.1f} s",
+                f"recording {duration / 60:.1f} min",
+                run.wall / duration,
+                TARGET_ALIGN_RATIO,
+            )
+        )
+    peak = max(max(run.tree_peak_kib, run.max_rss_kib) for run in runs)
+    target_kib = TARGET_ALIGN_MIB * 1024
+    median = statistics.median(e for _, e in errors)
     out += [
+        line("align, peak RSS*", mib(peak), f"{TARGET_ALIGN_MIB} MiB", peak / target_kib, 1.0),
         line(
-            f"align {duration / 60:.0f} min",
-            f"wall {run.wall:.1f} s",
-            f"recording {duration / 60:.1f} min",
-            run.wall / duration,
-            TARGET_ALIGN_RATIO,
-        ),
-        line(
-            "align, peak RSS",
-            mib(run.max_rss_kib),
-            f"{TARGET_ALIGN_MIB} MiB",
-            run.max_rss_kib / (TARGET_ALIGN_MIB * 1024),
-            1.0,
+            "align, drift: last minute",
+            f"median {statistics.median(last) * 1000:.0f} ms",
+            f"first minute {statistics.median(first) * 1000:.0f} ms",
+            statistics.median(last) / max(statistics.median(first), 0.001),
+            None,
         ),
         note(
-            f"({readings} readings of a {ALIGN_RENDER_MINUTES:g}-min script, espeak en-gb at 150 "
-            f"wpm against the default voice; reading the files {data['read']:.1f} s, features "
-            f"and DTW {data['align']:.1f} s after {data['imports']:.1f} s of imports)"
+            f"({readings} readings of a {ALIGN_RENDER_MINUTES:g}-min script: espeak en-gb at "
+            "150 wpm, a 44.1 kHz FLAC, against narrator's default espeak voice; sentence "
+            f"starts against the truth: median {median * 1000:.0f} ms, worst "
+            f"{max(e for _, e in errors) * 1000:.0f} ms, in the last minute "
+            f"{max(last) * 1000:.0f} ms)"
         ),
-        note(f"{data['outcome']}"),
     ]
-
-
-def align_child(
-    reference: Path, manifest: Path, readings: int, recorded: Path, said: Path
-) -> None:
-    """Align ``recorded`` to ``reference`` ``readings`` times; write what it took; in a child."""
-    started = time.perf_counter()
-    import numpy as np
-
-    from narrator.align import RECORDING_RATE, AlignmentError, Reference, align
-    from narrator.manifest import read_timeline
-
-    imported = time.perf_counter()
-    once_bytes, rate = read_pcm(reference)
-    once = np.frombuffer(once_bytes, np.int16)
-    timeline = read_timeline(json.loads(manifest.read_text(encoding="utf-8")))
-    pcm_bytes, recording_rate = read_pcm(recorded)
-    assert recording_rate == RECORDING_RATE
-    recording = np.frombuffer(pcm_bytes, np.int16)
-    spans = [(s.start, s.end) for s in timeline.sentences]
-    size = len(once)
-    sentences = tuple((a + k * size, b + k * size) for k in range(readings) for a, b in spans)
-    read = time.perf_counter()
-    try:
-        found = align(Reference(np.tile(once, readings), rate, sentences), recording)
-        outcome = (
-            f"lowest sentence confidence {min(found.sentence_confidence):.2f}, "
-            f"{len(found.low_confidence)} low-confidence stretches"
-        )
-    except AlignmentError as error:
-        outcome = f"AlignmentError: {error}"
-    done = time.perf_counter()
-    data = {
-        "imports": imported - started,
-        "read": read - imported,
-        "align": done - read,
-        "duration": len(recording) / RECORDING_RATE,
-        "outcome": outcome,
-    }
-    said.write_text(json.dumps(data), encoding="utf-8")
 
 
 # --- main --------------------------------------------------------------------------
@@ -1858,13 +1850,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     internal.add_argument(
         "--alignments", action="store_true", help="with --piper-baseline: as narrator loads it"
-    )
-    internal.add_argument(
-        "--align",
-        nargs=5,
-        metavar=("REFERENCE", "MANIFEST", "READINGS", "RECORDING", "REPORT"),
-        help="align RECORDING (16 kHz mono WAV) to the REFERENCE WAV of MANIFEST repeated "
-        "READINGS times; write what it took to the JSON file REPORT",
     )
     internal.add_argument(
         "--master",
@@ -2001,9 +1986,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan_file, wav = args.piper_baseline
         piper_baseline(plan_file, wav, args.alignments)
         return 0
-    if args.align is not None:
-        reference, manifest, readings, recorded, report = args.align
-        align_child(Path(reference), Path(manifest), int(readings), Path(recorded), Path(report))
         return 0
     if args.master is not None:
         wav, spec, report = args.master

@@ -182,7 +182,7 @@ def test_cue_starts_land_on_the_recording(renders: Renders, edit: str) -> None:
 
 def test_the_mapping_never_goes_back(renders: Renders) -> None:
     found = align(renders.reference, recording(renders.piper.audio, "[0:a]atempo=1.2"))
-    times = [found.to_recording(s) for s in range(0, len(renders.reference.pcm), 997)]
+    times = [found.to_recording(s) for s in range(0, renders.espeak.samples, 997)]
     assert times == sorted(times)
     assert times[-1] <= len(found.recording)
 
