@@ -257,3 +257,30 @@ def test_minutes_of_repeated_material_align_to_the_end(tmp_path: Path) -> None:
     third = len(errors) // 3
     assert statistics.median(errors[-third:]) <= statistics.median(errors[:third]) + 0.010
     assert max(errors[-third:]) <= 0.100, [round(e * 1000) for e in errors]
+
+
+def test_a_repeated_phrase_leaves_the_rest_in_place(renders: Renders) -> None:
+    """A narrator says four words twice (a retake left in): the cues after it still land."""
+    human = renders.piper.timeline
+    sentence = human.sentences[5]  # "The fishermen stayed at home and mended their nets ..."
+    words = sentence.cues[0].words
+    rate = human.sample_rate
+    again_from, again_to = words[2].start / rate, words[6].start / rate
+    graph = (
+        f"[0:a]asplit=3[a][b][c];[a]atrim=end={again_to:.3f}[x];"
+        f"[b]atrim=start={again_from:.3f}:end={again_to:.3f},asetpts=PTS-STARTPTS[y];"
+        f"[c]atrim=start={again_to:.3f},asetpts=PTS-STARTPTS[z];[x][y][z]concat=n=3:v=0:a=1"
+    )
+    found = align(renders.reference, recording(renders.piper.audio, graph))
+    low = [i for i, score in enumerate(found.sentence_confidence) if score < 0.5]
+    assert set(low) <= {5}, found.sentence_confidence
+    pairs = cue_pairs(renders.espeak, human)
+    before = [p for p in pairs if p.truth < words[0].start]
+    later = [p for p in pairs if p.truth > words[-1].end]
+    assert len(before) >= 4 and len(later) >= 4
+    added = again_to - again_from
+    for group, shift in ((before, 0.0), (later, added)):
+        errors = cue_errors(found, group, rate, 1.0, shift)
+        shown = [round(e * 1000) for e, _ in errors]
+        assert statistics.median(e for e, _ in errors) <= 0.040, shown
+        assert max(e for e, paused in errors if paused) <= 0.060
