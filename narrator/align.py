@@ -27,7 +27,11 @@ RECORDING_RATE = 16_000
 FRAME_RATE = 100
 WINDOW_SECONDS = 0.025
 MEL_BANDS = 40
-CEPSTRA = 13  # c0 (loudness) is dropped: 12 are compared
+#: Cepstra c1..c8 are compared (c0, loudness, is dropped): the envelope's broad shape,
+#: what a word sounds like in any voice. The finer ones tell voices apart more than
+#: sounds: with c1..c12, a LibriVox reader of Shakespeare's first sonnet was mapped up
+#: to 850 ms off against espeak; with c1..c8, 153 ms at worst (c1..c6: 153, c1..c10: 560).
+CEPSTRA = 9
 #: The mel filterbank stops below the recording's Nyquist frequency.
 MEL_LOW_HZ, MEL_HIGH_HZ = 60.0, 7600.0
 PRE_EMPHASIS = 0.97
@@ -86,18 +90,38 @@ GOOD_EXCESS, BAD_EXCESS = 0.15, 0.45
 LOW_CONFIDENCE = 0.5
 #: This many consecutive sentences under LOW_CONFIDENCE (or all, if fewer) is no match.
 FAILED_RUN = 3
-#: A recording matches when its sentences' median path cost is at most this share of
-#: the cost of the reference played backwards (the first BASELINE_FRAMES of it):
-#: Piper's readings of the test script (tempo, noise, a tone, a phrase cut) came to
-#: 0.85-0.88, readings of another text three times over (longer than the script: room for
-#: the path to pick) to 0.97-0.99, once over 1.01; near-silence, 1.007. Halfway.
-MATCH_RATIO = 0.92
+#: A recording matches when its sentences' median path cost, as a share of the cost
+#: of the reference played backwards (the first BASELINE_FRAMES of it), plus the spread
+#: of its sentences' tempi (the standard deviation of the log of each one's length in
+#: the recording over its length in the reference) is at most MATCH_SCORE. Readings of
+#: the script: Piper's (tempo, a tone, echo, a 2 kHz low-pass, pitch) 0.86-0.93, and
+#: under pink noise at 0.05 (6 dB under the speech) 1.105; espeak's other voices 0.44-0.78;
+#: LibriVox readers of Austen 0.86 and of Shakespeare's first sonnet (its number said
+#: first, pauses inside lines) 1.03. Another text: 1.22-1.37 (two scripts against each
+#: other's recordings, and against recordings up to three times their length, where the
+#: path can pick the frames most like the script's: by cost alone they came to 0.98-0.99
+#: of the baseline, hardly above the sonnet's 0.93). Halfway between 1.105 and 1.22.
+MATCH_SCORE = 1.16
+#: Sentences shorter than this many frames of speech are left out of the tempo spread.
+SPREAD_FRAMES = 30
+#: A recording with less speech than this share of the reference's is mostly silence.
+SPEECH_SHARE = 0.3
 BASELINE_FRAMES = 2 * WINDOW_FRAMES
 #: Onsets: energy on a 2.5 ms hop over a 10 ms window.
 ONSET_HOP, ONSET_WINDOW = 40, 160
 ONSET_DB = 10.0
 #: The least quiet before an onset: longer than a stop or a fricative inside a word.
 PAUSE_SECONDS = 0.15
+#: An onset reaches within ONSET_PEAK_DB of the loudest level of its window and the
+#: ONSET_AHEAD seconds after it before it falls quiet, within ONSET_REACH seconds of
+#: rising. A LibriVox reader's breaths before a line rose out of the pause 13-20 dB under
+#: the words that followed; an 'f' or a 'th' leads its vowel by under 100 ms.
+ONSET_PEAK_DB = 12.0
+ONSET_REACH = 0.25
+#: Quiet this long ends a sound (a breath, before its words); a shorter dip does not
+#: (between an 'f' and its vowel, under noise).
+ONSET_GAP = 0.05
+ONSET_AHEAD = 0.3
 
 Float32Array = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
@@ -213,28 +237,51 @@ class Alignment:
         """The speech onset nearest ``recording_sample`` in a window around it, or itself.
 
         An onset is where the energy rises out of a pause of at least PAUSE_SECONDS
-        (a stop or a quiet 'f' inside a word is shorter); the one nearest the mapped
-        time between ``before`` samples back and ``after`` samples on wins. With no
-        such onset there, the mapped time stands.
+        (a stop or a quiet 'f' inside a word is shorter) and comes within
+        ONSET_PEAK_DB of the loudest speech around before it falls quiet for ONSET_GAP
+        or ONSET_REACH has passed (a breath before a sentence rises out of the pause
+        too, but stays far quieter than the words after it); the one nearest the
+        mapped time between ``before`` samples back and ``after`` samples on wins.
+        With no such onset there, the mapped time stands.
         """
         start = max(recording_sample - before, 0)
         stop = min(recording_sample + after, len(self.recording))
         if stop - start < ONSET_WINDOW * 2:
             return recording_sample
-        level = _onset_levels(self.recording[start:stop])
+        ahead = min(stop + round(ONSET_AHEAD * RECORDING_RATE), len(self.recording))
+        level = _onset_levels(self.recording[start:ahead])
         floor = min(float(np.percentile(level, 10)), self.noise_floor)
-        loud = level > max(floor + ONSET_DB, float(level.max()) - 40.0)
+        peak = float(level.max())
+        loud = level > max(floor + ONSET_DB, peak - 40.0)
         pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
+        reach = round(ONSET_REACH * RECORDING_RATE / ONSET_HOP)
         # Quiet hops in the ``pause`` before each hop, the window's own start counting as quiet.
         quiet = np.concatenate((np.ones(pause, dtype=np.int64), (~loud).astype(np.int64)))
         total = np.concatenate(([0], np.cumsum(quiet)))
         before_each = total[pause : pause + len(loud)] - total[: len(loud)]
-        rising = np.flatnonzero(loud & (before_each == pause))
-        if len(rising) == 0:
+        window = (stop - start - ONSET_WINDOW) // ONSET_HOP + 1
+        rising = np.flatnonzero(loud[:window] & (before_each[:window] == pause))
+        gap = round(ONSET_GAP * RECORDING_RATE / ONSET_HOP)
+        strong = [
+            int(r)
+            for r in rising
+            if _run_peak(level, loud, int(r), reach, gap) >= peak - ONSET_PEAK_DB
+        ]
+        if not strong:
             return recording_sample
         at = (recording_sample - start) / ONSET_HOP
-        nearest = int(rising[np.argmin(np.abs(rising - at))])
-        return start + nearest * ONSET_HOP + ONSET_WINDOW // 2
+        nearest = min(strong, key=lambda r: abs(r - at))
+        return start + int(nearest) * ONSET_HOP + ONSET_WINDOW // 2
+
+
+def _run_peak(
+    level: Float32Array, loud: npt.NDArray[np.bool_], rise: int, reach: int, gap: int
+) -> float:
+    """The loudest level from ``rise`` to the next ``gap`` quiet hops, or ``reach`` hops on."""
+    quiet = np.concatenate(([0], np.cumsum(~loud[rise : rise + reach])))
+    falls = np.flatnonzero(quiet[gap:] - quiet[:-gap] == gap)
+    length = int(falls[0]) if len(falls) else reach
+    return float(level[rise : rise + max(length, 1)].max())
 
 
 def _onset_levels(pcm: npt.NDArray[np.int16]) -> Float32Array:
@@ -378,6 +425,7 @@ def _window(
     rows: int,
     free_start: bool,
     unit: float,
+    tail_cost: float = TAIL_COST,
 ) -> tuple[IntArray, IntArray]:
     """DTW of reference frames ``columns`` against recording rows from ``first_row``.
 
@@ -404,7 +452,7 @@ def _window(
     # in a pause, anything else (music, a tone, other speech) GARBAGE_COST.
     outside = np.where(rec.speech[first_row : first_row + height], GARBAGE_COST, SILENCE_COST)
     garbage = np.concatenate(([0.0], np.cumsum(outside * unit)))
-    tail = np.where(rec.speech[first_row : first_row + height], TAIL_COST, SILENCE_COST)
+    tail = np.where(rec.speech[first_row : first_row + height], tail_cost, SILENCE_COST)
     after = np.concatenate((np.cumsum((tail * unit)[::-1])[::-1], [0.0]))
     previous = np.full(width + 3, np.inf, dtype=np.float32)
     current = np.full(width + 3, np.inf, dtype=np.float32)
@@ -484,7 +532,7 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     confidence = _confidence(reference, ref, cost_sum, cost_count, skipped, unit)
     failed = _failed_at(confidence)
     if failed is None:
-        failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, unit)
+        failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, frames, unit)
     if failed is not None:
         start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
         sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
@@ -520,7 +568,9 @@ def _pass(
         columns = kept[start:stop]
         span = int(columns[-1] - columns[0]) + 1
         rows = int(ROW_FACTOR * span) + ROW_SLACK + (HEAD_ROWS if start == 0 else 0)
-        path_rows, path_columns = _window(ref, rec, columns, row, rows, start == 0, unit)
+        path_rows, path_columns = _window(
+            ref, rec, columns, row, rows, start == 0, unit, GARBAGE_COST if final else TAIL_COST
+        )
         core = len(columns) if final else CORE_FRAMES
         inside = path_columns < core
         _record(ref, rec, columns, path_rows[inside], path_columns[inside], unit,
@@ -538,42 +588,73 @@ def _unmatched_at(
     rec: Features,
     cost_sum: npt.NDArray[np.float64],
     cost_count: IntArray,
+    frames: IntArray,
     unit: float,
 ) -> int | None:
-    """None if the path costs are well under those of a reading of another text.
+    """None if the recording reads as this script; else the sentence where it stops.
 
-    Otherwise the first sentence whose cost is not: where the recording stops matching.
+    Mostly silence is no reading. Otherwise the match score decides (_match_score);
+    where it fails, the first of FAILED_RUN sentences in a row over the line (one
+    sentence of a matched reading may cross it), else the first over it.
+    """
+    if np.count_nonzero(rec.speech) < SPEECH_SHARE * np.count_nonzero(ref.speech):
+        return 0
+    score, scores = _match_score(reference, ref, rec, cost_sum, cost_count, frames, unit)
+    if score <= MATCH_SCORE:
+        return None
+    over = scores > MATCH_SCORE
+    run = _failed_at(tuple(0.0 if high else 1.0 for high in over))
+    return run if run is not None else int(np.argmax(over))
+
+
+def _match_score(
+    reference: Reference,
+    ref: Features,
+    rec: Features,
+    cost_sum: npt.NDArray[np.float64],
+    cost_count: IntArray,
+    frames: IntArray,
+    unit: float,
+) -> tuple[float, npt.NDArray[np.float64]]:
+    """How unlike a reading of this script the recording is: overall, and per sentence.
 
     A recording much longer than the script lets the path pick, out of another
-    text, the frames most like the script's, so an absolute cut-off passes it. The
-    baseline is the same DTW against the script's reference played backwards (the
-    same sounds in no order anyone speaks them), over its first BASELINE_FRAMES:
-    the cost of a text that is not this one, for this voice and this room. The
-    median over the sentences decides, so a stretch of ad-libbing does not.
+    text, the frames most like the script's, so an absolute cut-off on cost passes
+    it. The baseline is the same DTW against the script's reference played
+    backwards (the same sounds in no order anyone speaks them), over its first
+    BASELINE_FRAMES: the cost of a text that is not this one, for this voice and this
+    room. A reading of another text is also warped out of shape: its sentences come
+    out far longer or shorter than the script's, where a narrator keeps to a tempo.
+    Overall: the sentences' median cost over the baseline plus the spread of their
+    tempi; per sentence: its cost over the baseline plus its tempo's distance from
+    the median tempo. Infinite with no baseline (no speech matched at all).
     """
+    count = len(reference.sentences)
     backwards = Features(ref.cepstra[::-1], ref.energy[::-1], ref.speech[::-1])
     _, base_sum, base_count, _ = _pass(
         backwards, rec, _shorten(backwards.speech), unit, BASELINE_FRAMES
     )
     speech = backwards.speech & (base_count > 0)
-    if not np.any(speech):
-        return 0
+    if not np.any(speech) or count == 0:
+        return float("inf"), np.full(count, np.inf)
     baseline = float(base_sum[speech].sum() / base_count[speech].sum())
-    means = np.full(len(reference.sentences), np.inf)
+    means = np.full(count, np.inf)
+    tempo = np.full(count, np.nan)
     for index, (start, end) in enumerate(reference.sentences):
         first = start * FRAME_RATE // reference.rate
-        last = max(end * FRAME_RATE // reference.rate, first + 1)
+        last = max(min(end * FRAME_RATE // reference.rate, len(frames) - 1), first + 1)
         counted = ref.speech[first:last] & (cost_count[first:last] > 0)
         if np.any(counted):
             total = cost_sum[first:last][counted].sum()
-            means[index] = total / cost_count[first:last][counted].sum()
-    if len(means) and float(np.median(means)) <= MATCH_RATIO * baseline:
-        return None
-    # Where it stops matching: the first of FAILED_RUN sentences in a row over the
-    # line (a single sentence of a matched reading may cross it), else the first over it.
-    over = means > MATCH_RATIO * baseline
-    run = _failed_at(tuple(0.0 if high else 1.0 for high in over))
-    return run if run is not None else int(np.argmax(over))
+            means[index] = total / cost_count[first:last][counted].sum() / baseline
+        if np.count_nonzero(ref.speech[first:last]) >= SPREAD_FRAMES and last < len(frames):
+            heard = max(int(frames[last] - frames[first]), 1)
+            tempo[index] = np.log(heard / (last - first))
+    known = tempo[~np.isnan(tempo)]
+    spread = float(np.std(known)) if len(known) > 1 else 0.0
+    centre = float(np.median(known)) if len(known) else 0.0
+    scores = means + np.nan_to_num(np.abs(tempo - centre), nan=0.0)
+    return float(np.median(means)) + spread, scores
 
 
 def _record(

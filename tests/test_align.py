@@ -284,3 +284,43 @@ def test_a_repeated_phrase_leaves_the_rest_in_place(renders: Renders) -> None:
         shown = [round(e * 1000) for e, _ in errors]
         assert statistics.median(e for e, _ in errors) <= 0.040, shown
         assert max(e for e, paused in errors if paused) <= 0.060
+
+
+def test_a_breath_before_a_sentence_is_not_its_onset(renders: Renders) -> None:
+    """A breath 80 ms before a paragraph's first word, 18 dB under the words: not the start."""
+    human = renders.piper.timeline
+    rate = human.sample_rate
+    first = human.paragraphs[1].sentences[0].cues[0].words[0]  # "In the winter of that year"
+    onset = round(first.start / rate * RECORDING_RATE)
+    heard = recording(renders.piper.audio).astype(np.float64)
+    words = heard[onset : onset + RECORDING_RATE]
+    loudest = max(np.sqrt(np.mean(words[i : i + 160] ** 2)) for i in range(0, len(words) - 160, 40))
+    breath = np.diff(np.random.default_rng(5).standard_normal(RECORDING_RATE * 9 // 100 + 1))
+    breath *= loudest * 10 ** (-18 / 20) / np.sqrt(np.mean(breath**2))
+    gap = RECORDING_RATE * 8 // 100
+    heard[onset - gap - len(breath) : onset - gap] += breath
+    found = align(renders.reference, heard.astype(np.int16))
+    pair = next(p for p in cue_pairs(renders.espeak, human) if p.truth == first.start)
+    ((error, after_pause),) = cue_errors(found, [pair], rate, 1.0, 0.0)
+    assert after_pause
+    assert error <= 0.060, round(error * 1000)
+
+
+def test_a_reading_unlike_the_reference_is_followed_to_its_end() -> None:
+    """Sounds matched at 0.9 of the random-pair distance (a person against espeak): the path
+    runs to the recording's last frame, not ending early to leave the rest as a cheap tail."""
+    import narrator.align as core
+
+    rng = np.random.default_rng(3)
+    frames = 1500
+    sounds = np.repeat(rng.standard_normal((frames // 5, core.CEPSTRA - 1)), 5, axis=0)
+    loud, speech = np.full(frames, 60, np.float32), np.ones(frames, dtype=bool)
+    reference = core.Features(sounds.astype(np.float32), loud, speech)
+    said = sounds + 3.0 * rng.standard_normal(sounds.shape)
+    heard = core.Features(said.astype(np.float32), loud, speech)
+    unit = core._random_pair_cost(reference, heard)
+    first_rows, *_ = core._pass(reference, heard, core._shorten(speech), unit)
+    mapped = core._fill(first_rows, core._shorten(speech))
+    assert mapped[-1] >= frames - 10, mapped[-1]
+    off = np.abs(mapped - np.arange(frames))
+    assert off.max() <= 60, off.max()
