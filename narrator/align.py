@@ -25,6 +25,7 @@ from narrator.timeline import Timeline
 RECORDING_RATE = 16_000
 #: Feature frames per second: a 25 ms window every 10 ms.
 FRAME_RATE = 100
+FRAME_SAMPLES = RECORDING_RATE // FRAME_RATE
 WINDOW_SECONDS = 0.025
 MEL_BANDS = 40
 #: Cepstra c1..c8 are compared (c0, loudness, is dropped): the envelope's broad shape,
@@ -72,6 +73,12 @@ SILENCE_COST = 0.1
 MISMATCH_COST = 0.5
 #: A frame is speech when its energy is this many dB above the stream's noise floor.
 SPEECH_DB = 12.0
+#: A frame this quiet (an RMS under about 1.4 of 32768) is digital silence.
+DIGITAL_SILENCE_DB = 3.0
+#: The noise floor around a frame: this percentile of the quietest levels of the
+#: seconds within FLOOR_SPAN of it.
+FLOOR_SPAN = 30
+FLOOR_PERCENTILE = 20
 #: Gaps in speech shorter than this many frames count as speech.
 GAP_FRAMES = 12
 #: Confidence is judged against the recording's own matched speech, not against fixed
@@ -217,9 +224,9 @@ class Alignment:
     sentence_confidence: tuple[float, ...]
     #: Recording-sample ranges where the match is poor.
     low_confidence: tuple[tuple[int, int], ...]
-    #: The recording's noise floor in dB (its quietest frames), for onsets in windows
-    #: with no pause of their own.
-    noise_floor: float = float("inf")
+    #: The recording's noise floor in dB at each frame (noise_floors), for onsets in
+    #: windows with no pause of their own.
+    floors: Float32Array = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     def to_recording(self, reference_sample: int) -> int:
         """The recording sample (16 kHz) where ``reference_sample`` is heard."""
@@ -250,7 +257,11 @@ class Alignment:
             return recording_sample
         ahead = min(stop + round(ONSET_AHEAD * RECORDING_RATE), len(self.recording))
         level = _onset_levels(self.recording[start:ahead])
-        floor = min(float(np.percentile(level, 10)), self.noise_floor)
+        audible = level[level > DIGITAL_SILENCE_DB]
+        floor = float(np.percentile(audible, 10)) if len(audible) else 0.0
+        if len(self.floors):
+            here = min(start // FRAME_SAMPLES, len(self.floors) - 1)
+            floor = min(floor, float(self.floors[here]))
         peak = float(level.max())
         loud = level > max(floor + ONSET_DB, peak - 40.0)
         pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
@@ -363,11 +374,43 @@ def _features(
     return Features(cepstra, energy, speech)
 
 
+def noise_floors(energy: Float32Array) -> Float32Array:
+    """Each frame's noise floor in dB: the stream's quietest level around it.
+
+    Each second's quietest frames (its 5th percentile), then over FLOOR_SPAN seconds
+    either side the FLOOR_PERCENTILE of those: a floor that follows the room through
+    an hour (a second session, a heater switched on) and passes over a few seconds of
+    a quieter pre-roll, where one percentile over the whole made every pause of the
+    reading speech and sent its cues seconds astray. Digital silence at the head or
+    the tail is left out for the same reason; digital silence between words (a
+    synthetic voice's pauses) is the floor and counts.
+    """
+    count = len(energy)
+    if count == 0:
+        return np.zeros(0, dtype=np.float32)
+    audible = np.flatnonzero(energy > DIGITAL_SILENCE_DB)
+    low, high = (int(audible[0]), int(audible[-1]) + 1) if len(audible) else (0, count)
+    inner = energy[low:high]
+    quietest = np.array(
+        [np.percentile(inner[at : at + FRAME_RATE], 5) for at in range(0, len(inner), FRAME_RATE)]
+    )
+    around = np.array(
+        [
+            np.percentile(quietest[max(k - FLOOR_SPAN, 0) : k + FLOOR_SPAN + 1], FLOOR_PERCENTILE)
+            for k in range(len(quietest))
+        ]
+    )
+    floors = np.empty(count, dtype=np.float32)
+    floors[low:high] = np.repeat(around, FRAME_RATE)[: high - low]
+    floors[:low], floors[high:] = around[0], around[-1]
+    return floors
+
+
 def _speech(energy: Float32Array) -> npt.NDArray[np.bool_]:
     """Frames louder than the stream's noise floor by SPEECH_DB."""
     if len(energy) == 0:
         return np.zeros(0, dtype=bool)
-    floor = float(np.percentile(energy, 5))
+    floor = noise_floors(energy)
     speech = np.asarray(energy > floor + SPEECH_DB)
     # A gap shorter than GAP_FRAMES between two stretches of speech is a stop or a
     # breath inside it, no pause: left silent, the path could spend a long pause of
@@ -543,7 +586,7 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
         recording=recording,
         sentence_confidence=confidence,
         low_confidence=_low_ranges(reference, confidence, frames),
-        noise_floor=float(np.percentile(rec.energy, 5)),
+        floors=noise_floors(rec.energy),
     )
 
 

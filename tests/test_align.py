@@ -155,6 +155,22 @@ EDITS = {
         1.0,
         HEAD_SECONDS,
     ),
+    # Room noise throughout, then a pre-roll: digital silence, or a quieter noise. A
+    # noise floor taken over the whole recording sat under the room's, and every pause
+    # of the reading was speech.
+    "digital silence before room noise": (
+        f"[0:a]anull[d];{NOISE};[d][n]amix=inputs=2:duration=first:normalize=0,"
+        f"adelay={HEAD_SECONDS * 1000:.0f}:all=1",
+        1.0,
+        HEAD_SECONDS,
+    ),
+    "a quieter pre-roll before room noise": (
+        f"[0:a]anull[d];{NOISE};[d][n]amix=inputs=2:duration=first:normalize=0[m];"
+        f"anoisesrc=color=pink:amplitude=0.002:d={HEAD_SECONDS:g}:seed=5:r=22050[q];"
+        "[q][m]concat=n=2:v=0:a=1",
+        1.0,
+        HEAD_SECONDS,
+    ),
     "a tone at the head": (
         f"sine=f=440:d={HEAD_SECONDS - 1:g}[t];anullsrc=r=22050:cl=mono:d=1[z];"
         "[t][z][0:a]concat=n=3:v=0:a=1",
