@@ -109,6 +109,11 @@ FAILED_RUN = 3
 #: path can pick the frames most like the script's: by cost alone they came to 0.98-0.99
 #: of the baseline, hardly above the sonnet's 0.93). Halfway between 1.105 and 1.22.
 MATCH_SCORE = 1.16
+#: FAILED_RUN sentences in a row scoring this on average (each its cost over the
+#: baseline plus its tempo's distance from the median) are no reading of the script, if
+#: the whole matched: readings of the script came to 1.13 at most (the sonnet at 0.8x),
+#: two paragraphs of the script then another text to about 1.3 over the other text.
+STRETCH_SCORE = 1.22
 #: Sentences shorter than this many frames of speech are left out of the tempo spread.
 SPREAD_FRAMES = 30
 #: A recording with less speech than this share of the reference's is mostly silence.
@@ -255,8 +260,13 @@ class Alignment:
         stop = min(recording_sample + after, len(self.recording))
         if stop - start < ONSET_WINDOW * 2:
             return recording_sample
+        pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
+        # Levels from a pause's length before the window: a rise at its start must have
+        # its quiet heard. Only the recording's own start counts as quiet before it.
+        back = min(pause, start // ONSET_HOP)
+        look = start - back * ONSET_HOP
         ahead = min(stop + round(ONSET_AHEAD * RECORDING_RATE), len(self.recording))
-        level = _onset_levels(self.recording[start:ahead])
+        level = _onset_levels(self.recording[look:ahead])
         audible = level[level > DIGITAL_SILENCE_DB]
         floor = float(np.percentile(audible, 10)) if len(audible) else 0.0
         if len(self.floors):
@@ -264,14 +274,15 @@ class Alignment:
             floor = min(floor, float(self.floors[here]))
         peak = float(level.max())
         loud = level > max(floor + ONSET_DB, peak - 40.0)
-        pause = round(PAUSE_SECONDS * RECORDING_RATE / ONSET_HOP)
         reach = round(ONSET_REACH * RECORDING_RATE / ONSET_HOP)
-        # Quiet hops in the ``pause`` before each hop, the window's own start counting as quiet.
-        quiet = np.concatenate((np.ones(pause, dtype=np.int64), (~loud).astype(np.int64)))
+        unheard = pause - back
+        quiet = np.concatenate((np.ones(unheard, dtype=np.int64), (~loud).astype(np.int64)))
         total = np.concatenate(([0], np.cumsum(quiet)))
-        before_each = total[pause : pause + len(loud)] - total[: len(loud)]
         window = (stop - start - ONSET_WINDOW) // ONSET_HOP + 1
-        rising = np.flatnonzero(loud[:window] & (before_each[:window] == pause))
+        hops = np.arange(back, min(back + window, len(loud)))
+        # Quiet hops in the ``pause`` before each hop of the window.
+        before_each = total[hops + unheard] - total[hops + unheard - pause]
+        rising = hops[loud[hops] & (before_each == pause)]
         gap = round(ONSET_GAP * RECORDING_RATE / ONSET_HOP)
         strong = [
             int(r)
@@ -280,9 +291,9 @@ class Alignment:
         ]
         if not strong:
             return recording_sample
-        at = (recording_sample - start) / ONSET_HOP
+        at = (recording_sample - look) / ONSET_HOP
         nearest = min(strong, key=lambda r: abs(r - at))
-        return start + int(nearest) * ONSET_HOP + ONSET_WINDOW // 2
+        return look + nearest * ONSET_HOP + ONSET_WINDOW // 2
 
 
 def _run_peak(
@@ -573,9 +584,11 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     first_rows, cost_sum, cost_count, skipped = _pass(ref, rec, kept, unit)
     frames = _fill(first_rows, kept)
     confidence = _confidence(reference, ref, cost_sum, cost_count, skipped, unit)
-    failed = _failed_at(confidence)
+    # The match as a whole first: it names where another text starts; then a stretch
+    # of sentences far worse than the rest of the recording.
+    failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, frames, unit)
     if failed is None:
-        failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, frames, unit)
+        failed = _failed_at(confidence)
     if failed is not None:
         start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
         sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
@@ -636,18 +649,28 @@ def _unmatched_at(
 ) -> int | None:
     """None if the recording reads as this script; else the sentence where it stops.
 
-    Mostly silence is no reading. Otherwise the match score decides (_match_score);
-    where it fails, the first of FAILED_RUN sentences in a row over the line (one
-    sentence of a matched reading may cross it), else the first over it.
+    Mostly silence is no reading. Otherwise the match score decides (_match_score),
+    and where it fails is the first of FAILED_RUN sentences in a row whose mean
+    score is over STRETCH_SCORE (from the first of them over MATCH_SCORE): where the
+    reading turns into something else, even if the whole passed. A whole that fails
+    with fewer than FAILED_RUN sentences matched before that (or none) fails at the
+    start: the scores of a short recording of another text rise at the end, where
+    the script's last sentences are squeezed into what is left of it.
     """
     if np.count_nonzero(rec.speech) < SPEECH_SHARE * np.count_nonzero(ref.speech):
         return 0
     score, scores = _match_score(reference, ref, rec, cost_sum, cost_count, frames, unit)
+    turn = None
+    if len(scores) >= FAILED_RUN:
+        capped = np.minimum(scores, 2.0)
+        stretches = np.convolve(capped, np.ones(FAILED_RUN) / FAILED_RUN, "valid")
+        over = np.flatnonzero(stretches > STRETCH_SCORE)
+        if len(over):
+            first = int(over[0])
+            turn = first + int(np.argmax(scores[first : first + FAILED_RUN] > MATCH_SCORE))
     if score <= MATCH_SCORE:
-        return None
-    over = scores > MATCH_SCORE
-    run = _failed_at(tuple(0.0 if high else 1.0 for high in over))
-    return run if run is not None else int(np.argmax(over))
+        return turn
+    return turn if turn is not None and turn >= FAILED_RUN else 0
 
 
 def _match_score(

@@ -86,7 +86,7 @@ def align_recording(
     settings.check_pictures()
     plan = make_plan(source.read(settings.encoding, settings.cleaning), settings)
     stem = source.stem
-    check_outputs(settings.out_dir, _output_names(stem, settings), source.path)
+    check_outputs(settings.out_dir, _output_names(stem, settings), source.path, recording.path)
     provenance = replace(
         _provenance(settings),
         fps=settings.fps,
@@ -108,7 +108,7 @@ def align_recording(
         alignment = _align(plan, made, reference_wav, recording)
         counter.tell(stem, "aligning", 1, 1, 0)
     with Staging(settings.out_dir) as staging:
-        staging.check(_output_names(stem, settings), keep=source.path)
+        staging.check(_output_names(stem, settings), source.path, recording.path)
         copy = keep_format and recording.audio_format is not None
         if settings.audio_format is AudioFormat.WAV and not copy:
             wav = staging.path(f"{stem}.wav")
@@ -134,6 +134,7 @@ def align_recording(
             cached=made.cached,
             total=total,
             audio_ready=ready,
+            keep=tuple(path for path in (source.path, recording.path) if path is not None),
         )
     confidence = [s.confidence for s in timeline.sentences if s.confidence is not None]
     unsure = tuple((start / rate, end / rate) for start, end in timeline.provenance.unsure)

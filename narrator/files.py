@@ -43,17 +43,25 @@ def _flock(handle: int, operation: int) -> None:
             raise
 
 
-def check_outputs(folder: Path, final_names: Iterable[str], keep: Path | None = None) -> None:
+def check_outputs(
+    folder: Path,
+    final_names: Iterable[str],
+    keep: Path | None = None,
+    recording: Path | None = None,
+) -> None:
     """Raise OutputError if an output named in ``folder`` cannot be replaced.
 
-    A folder in the way, a read-only file, or ``keep`` (the script being read,
-    which `render talk.srt -o .` would otherwise overwrite) stops the run
-    before any work.
+    A folder in the way, a read-only file, ``keep`` (the script being read,
+    which `render talk.srt -o .` would otherwise overwrite) or ``recording`` (the
+    one `align` reads) stops the run before any work.
     """
     for name in final_names:
         final = folder / name
-        if keep is not None and final.exists() and final.samefile(keep):
-            raise OutputError(f"{final} is the script itself: choose another --out-dir or --name")
+        for read, what in ((keep, "script"), (recording, "recording")):
+            if read is not None and final.exists() and final.samefile(read):
+                raise OutputError(
+                    f"{final} is the {what} itself: choose another --out-dir or --name"
+                )
         if final.is_dir():
             raise OutputError(f"{final} is a folder: move it away to write this output")
         if read_only(final):
@@ -211,9 +219,14 @@ class Staging:
             if match is not None and match["tag"] == tag:
                 _remove(child)
 
-    def check(self, final_names: Iterable[str], keep: Path | None = None) -> None:
+    def check(
+        self,
+        final_names: Iterable[str],
+        keep: Path | None = None,
+        recording: Path | None = None,
+    ) -> None:
         """Raise OutputError now if an output this run may write cannot be replaced."""
-        check_outputs(self.folder, final_names, keep)
+        check_outputs(self.folder, final_names, keep, recording)
 
     def _create(self, name: str, suffix: str, final: Path, folder: bool = False) -> Path:
         assert self._lock is not None

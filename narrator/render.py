@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -355,11 +356,13 @@ def publish(
     cached: int = 0,
     total: int = 0,
     audio_ready: Path | None = None,
+    keep: tuple[Path, ...] = (),
 ) -> RenderResult:
     """Master the programme ``wav`` (staged), encode it, write every output, and commit.
 
     ``audio_ready``, when given, is the audio output already staged (a recording
-    copied as it is): nothing is mastered or encoded.
+    copied as it is): nothing is mastered or encoded, and it keeps its own rate.
+    Files in ``keep`` (what the run reads) are never retired.
     """
     from narrator.ass import compose_ass, has_words
     from narrator.container import default_title
@@ -407,14 +410,19 @@ def publish(
     outputs = Outputs(
         audio=audio.name,
         audio_format=audio_format,
-        audio_rate=output_rate(audio_format, timeline.sample_rate, acx),
+        audio_rate=(
+            timeline.sample_rate
+            if audio_ready is not None
+            else output_rate(audio_format, timeline.sample_rate, acx)
+        ),
         srt=f"{stem}.srt",
         vtt=f"{stem}.vtt",
         page=f"{stem}.html",
         chapter_list=f"{stem}.chapters.txt" if chapter_text else None,
         karaoke=f"{stem}.ass" if has_words(timeline) else None,
         tags=tags if audio_format in TAGGED and audio_ready is None else None,
-        cover=settings.cover.name if settings.cover else None,  # settings refuse a WAV's
+        # Settings refuse a WAV's cover; a recording copied as it is gets none.
+        cover=settings.cover.name if settings.cover and audio_ready is None else None,
         loudness=loudness,
     )
     staging.write_text(outputs.vtt, compose_vtt(timeline))
@@ -425,7 +433,11 @@ def publish(
         staging.write_text(outputs.chapter_list, chapter_text)
     staging.write_text(f"{stem}.json", manifest_json(timeline, outputs))
     # Decided under the folder's lock: another render may commit just before.
-    removed = staging.commit(retire=lambda writing: _superseded(folder, stem, writing))
+    removed = staging.commit(
+        retire=lambda writing: [
+            old for old in _superseded(folder, stem, writing) if not _any_same(old, keep)
+        ]
+    )
     return RenderResult(
         timeline=timeline,
         script=plan.script,
@@ -497,6 +509,15 @@ def assemble(
         provenance=provenance,
         source=Source(script.source, script.encoding, script.dropped, script.altered),
     )
+
+
+def _any_same(path: Path, others: tuple[Path, ...]) -> bool:
+    """Whether ``path`` is one of the files ``others`` (by inode, not by name)."""
+    for other in others:
+        with contextlib.suppress(OSError):
+            if path.samefile(other):
+                return True
+    return False
 
 
 def _superseded(folder: Path, stem: str, writing: Collection[str]) -> list[Path]:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from narrator.align import RECORDING_RATE, Alignment, AlignmentError, Reference, align
+from narrator.aligned import ONSET_AFTER_MS, ONSET_BEFORE_MS
 from narrator.engines import VoiceSettings
 from narrator.render import RenderResult, RenderSettings, render
 from narrator.timeline import Timeline
@@ -42,8 +43,9 @@ warm. The first loaves were sold before sunrise to the workers at the docks.
 
 #: The 'narrator' pauses 3 s between paragraphs where the reference pauses far less.
 HUMAN_PARAGRAPH_PAUSE_MS = 3000
-#: Where a cue that follows a pause is looked for around its mapped time.
-BEFORE, AFTER = RECORDING_RATE // 4, RECORDING_RATE * 2 // 5
+#: Where a cue that follows a pause is looked for around its mapped time: as narrator align looks.
+BEFORE = ONSET_BEFORE_MS * RECORDING_RATE // 1000
+AFTER = ONSET_AFTER_MS * RECORDING_RATE // 1000
 HEAD_SECONDS = 4.0
 NOISE = "anoisesrc=color=pink:amplitude=0.01:d=120:seed=1887[n]"  # the same noise each run
 
@@ -340,3 +342,54 @@ def test_a_reading_unlike_the_reference_is_followed_to_its_end() -> None:
     assert mapped[-1] >= frames - 10, mapped[-1]
     off = np.abs(mapped - np.arange(frames))
     assert off.max() <= 60, off.max()
+
+
+def test_sentences_run_together_keep_their_mapped_starts(renders: Renders, tmp_path: Path) -> None:
+    """A narrator who leaves no pause between sentences: no rise out of a pause to snap to,
+    and the start of the window searched is none either (it was taken, 115 ms early)."""
+    (tmp_path / "story.txt").write_text(SCRIPT, encoding="utf-8")
+    run = render(
+        tmp_path / "story.txt",
+        RenderSettings(
+            out_dir=tmp_path / "run-on",
+            voice=VoiceSettings("piper"),
+            sentence_pause_ms=0,
+            paragraph_pause_ms=0,
+        ),
+    )
+    found = align(renders.reference, recording(run.audio))
+    rate = run.timeline.sample_rate
+    errors = []
+    for ours, theirs in zip(renders.espeak.sentences, run.timeline.sentences, strict=True):
+        at = found.onset(found.to_recording(ours.cues[0].words[0].start), BEFORE, AFTER)
+        errors.append(abs(at / RECORDING_RATE - theirs.cues[0].words[0].start / rate))
+    shown = [round(e * 1000) for e in errors]
+    assert statistics.median(errors) <= 0.040, shown
+    # One start may miss by more: run on from "beyond it." "In the winter" maps 137 ms early.
+    assert sorted(errors)[-2] <= 0.100, shown
+
+
+def test_a_reading_that_turns_into_another_text_is_named_where_it_turns(
+    renders: Renders, tmp_path: Path
+) -> None:
+    """Two paragraphs of the script, then another text: the error names the third
+    paragraph's first sentence and the time the other text starts."""
+    human = renders.piper.timeline
+    turn = human.paragraphs[2].sentences[0]
+    cut = turn.start / human.sample_rate - 0.5
+    graph = (
+        f"[0:a]atrim=end={cut:.3f}[x];[1:a]aresample={human.sample_rate}[y];"
+        "[x][y]concat=n=2:v=0:a=1"
+    )
+    command = ["ffmpeg", "-v", "error", "-i", str(renders.piper.audio), "-i"]
+    command += [str(renders.other.audio), "-filter_complex", graph]
+    command += ["-ac", "1", "-ar", str(RECORDING_RATE), "-f", "s16le", "-"]
+    heard = np.frombuffer(subprocess.run(command, capture_output=True, check=True).stdout, np.int16)
+    with pytest.raises(AlignmentError) as raised:
+        align(renders.reference, heard)
+    message = str(raised.value)
+    named = int(message.split("(segment ")[1].split(",")[0])
+    assert turn.segment - 1 <= named <= turn.segment + 1, message
+    at = message.split(" at ")[1].split(" ")[0]
+    minutes, seconds = at.split(":")
+    assert abs(int(minutes) * 60 + int(seconds) - cut) <= 3, message
