@@ -109,11 +109,15 @@ FAILED_RUN = 3
 #: path can pick the frames most like the script's: by cost alone they came to 0.98-0.99
 #: of the baseline, hardly above the sonnet's 0.93). Halfway between 1.105 and 1.22.
 MATCH_SCORE = 1.16
-#: FAILED_RUN sentences in a row scoring this on average (each its cost over the
-#: baseline plus its tempo's distance from the median) are no reading of the script, if
-#: the whole matched: readings of the script came to 1.13 at most (the sonnet at 0.8x),
-#: two paragraphs of the script then another text to about 1.3 over the other text.
+#: FAILED_RUN sentences in a row with a median score over this (each sentence's cost
+#: over the baseline plus its tempo's distance from the median) are no reading of the
+#: script, even when the whole matched: readings of the script came to 1.10 at most (the
+#: sonnet at 0.8x), two paragraphs of the script then another text to 1.30-1.36 over it.
 STRETCH_SCORE = 1.22
+#: Sentences before such a stretch read as the script if their median score is at most
+#: this: two paragraphs of the script before another text, 0.93; another text from the
+#: start, 1.10 to 1.15 before the squeeze at its end.
+PREFIX_SCORE = 1.0
 #: Sentences shorter than this many frames of speech are left out of the tempo spread.
 SPREAD_FRAMES = 30
 #: A recording with less speech than this share of the reference's is mostly silence.
@@ -650,27 +654,29 @@ def _unmatched_at(
     """None if the recording reads as this script; else the sentence where it stops.
 
     Mostly silence is no reading. Otherwise the match score decides (_match_score),
-    and where it fails is the first of FAILED_RUN sentences in a row whose mean
-    score is over STRETCH_SCORE (from the first of them over MATCH_SCORE): where the
-    reading turns into something else, even if the whole passed. A whole that fails
-    with fewer than FAILED_RUN sentences matched before that (or none) fails at the
-    start: the scores of a short recording of another text rise at the end, where
-    the script's last sentences are squeezed into what is left of it.
+    and where it fails is the first of FAILED_RUN sentences in a row whose median
+    score is over STRETCH_SCORE, from the first of them over MATCH_SCORE (one
+    sentence with a phrase left out is not enough): where the reading turns into
+    something else, even if the whole passed. A whole that fails, fails there only
+    after FAILED_RUN sentences or more that read as the script (their median score
+    at most PREFIX_SCORE), else at the start: the scores of a short recording of
+    another text rise at its end, where the script's last sentences are squeezed
+    into what is left of it.
     """
     if np.count_nonzero(rec.speech) < SPEECH_SHARE * np.count_nonzero(ref.speech):
         return 0
     score, scores = _match_score(reference, ref, rec, cost_sum, cost_count, frames, unit)
     turn = None
     if len(scores) >= FAILED_RUN:
-        capped = np.minimum(scores, 2.0)
-        stretches = np.convolve(capped, np.ones(FAILED_RUN) / FAILED_RUN, "valid")
-        over = np.flatnonzero(stretches > STRETCH_SCORE)
+        windows = np.lib.stride_tricks.sliding_window_view(scores, FAILED_RUN)
+        over = np.flatnonzero(np.median(windows, axis=1) > STRETCH_SCORE)
         if len(over):
             first = int(over[0])
             turn = first + int(np.argmax(scores[first : first + FAILED_RUN] > MATCH_SCORE))
     if score <= MATCH_SCORE:
         return turn
-    return turn if turn is not None and turn >= FAILED_RUN else 0
+    matched = turn is not None and turn >= FAILED_RUN
+    return turn if matched and np.median(scores[:turn]) <= PREFIX_SCORE else 0
 
 
 def _match_score(
