@@ -540,7 +540,7 @@ def align(
         Optional[str],  # noqa: UP045
         typer.Option(
             help="The engine that speaks the script to align against: espeak or piper.  "
-            "[default: espeak]"
+            "[default: narrator.toml's engine if it reports word times, else espeak]"
         ),
     ] = None,
     subtitle_style: StyleOption = None,
@@ -575,13 +575,16 @@ def align(
     Example: narrator align chapter1.md chapter1.flac --format mp3 -o book
     """
     with _reported():
+        from dataclasses import replace
+
         from narrator.aligned import align_recording
         from narrator.config import Overrides
+        from narrator.engines import VoiceSettings
 
         given = Overrides(
             out_dir=out_dir,
             audio_format=audio_format,
-            engine=engine or "espeak",
+            engine=engine,
             encoding=encoding,
             subtitle_style=subtitle_style,
             fps=fps,
@@ -589,6 +592,10 @@ def align(
             artist=artist,
         )
         settings = _settings(script, config, given)
+        if engine is None and not ENGINES[settings.voice.engine].word_timing:
+            # The default engine (or narrator.toml's) reports no word times: espeak
+            # speaks the reference, with its own default voice and rate.
+            settings = replace(settings, voice=VoiceSettings("espeak"))
         with _progress(enabled=not quiet and sys.stderr.isatty()) as progress:
             aligned = align_recording(
                 _source(script, name),

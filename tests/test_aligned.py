@@ -168,3 +168,39 @@ def test_bad_recordings_and_engines_are_one_line(
     lines = err.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], err
     assert not out.exists()
+
+
+def test_the_config_engine_speaks_the_reference_when_it_has_word_times(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path
+) -> None:
+    """narrator.toml's piper and its voice are the reference (its voice was handed to espeak,
+    an error); an engine without word times gives way to espeak."""
+    script, _ = spoken
+    for engine, voice, reference in (
+        ("piper", "en_US-joe-medium", "piper"),
+        ("pyttsx3", "en_US-joe-medium", "espeak"),
+    ):
+        config = tmp_path / f"{engine}.toml"
+        config.write_text(f'[render]\nengine = "{engine}"\nvoice = "{voice}"\n', encoding="utf-8")
+        out = tmp_path / engine
+        code, _, err = invoke(
+            "align", str(script), str(recording), "-o", str(out), "-c", str(config), "-q"
+        )
+        assert code == 0, err
+        data = json.loads((out / "harbour.json").read_text(encoding="utf-8"))
+        assert data["alignment"]["reference"].startswith(f"{reference} "), data["alignment"]
+
+
+def test_the_recording_is_never_an_output(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path
+) -> None:
+    """The recording beside the script, aligned into their own folder: refused, untouched."""
+    script, _ = spoken
+    here = tmp_path / "harbour.m4a"
+    here.write_bytes(recording.read_bytes())
+    for extra in ([], ["-f", "m4a"]):
+        code, _, err = invoke("align", str(script), str(here), "-o", str(tmp_path), *extra)
+        assert code == ExitCode.OUTPUT, err
+        assert "is the recording itself" in err and len(err.strip().splitlines()) == 1
+        assert here.read_bytes() == recording.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["harbour.m4a"]
