@@ -47,6 +47,10 @@ ROW_FACTOR = 2.0
 ROW_SLACK = 2000
 #: The first window may also begin with this much music or silence at the head.
 HEAD_ROWS = 6000
+#: A first sentence heard over this many times longer than the median tempo gives it
+#: has music before it spread over it: its start is looked for again (_late_start).
+HEAD_STRETCH = 2.5
+HEAD_MARGIN = 1.5
 #: A silence of the reference longer than this many frames is shortened to it, so
 #: that a narrator's shorter pause can still be matched with at most three frames a row.
 KEEP_SILENCE = 6
@@ -587,6 +591,14 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     kept = _shorten(ref.speech)
     first_rows, cost_sum, cost_count, skipped = _pass(ref, rec, kept, unit)
     frames = _fill(first_rows, kept)
+    tries = []
+    for later in _late_starts(reference, rec, frames):
+        tried = _pass(ref, rec, kept, unit, first_row=later)
+        tried_frames = _fill(tried[0], kept)
+        score, _ = _match_score(reference, ref, rec, tried[1], tried[2], tried_frames, unit)
+        tries.append((score, later, tried, tried_frames))
+    if tries:
+        _, _, (first_rows, cost_sum, cost_count, skipped), frames = min(tries, key=lambda t: t[:2])
     confidence = _confidence(reference, ref, cost_sum, cost_count, skipped, unit)
     # The match as a whole first: it names where another text starts; then a stretch
     # of sentences far worse than the rest of the recording.
@@ -608,9 +620,15 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
 
 
 def _pass(
-    ref: Features, rec: Features, kept: IntArray, unit: float, limit: int | None = None
+    ref: Features,
+    rec: Features,
+    kept: IntArray,
+    unit: float,
+    limit: int | None = None,
+    first_row: int = 0,
 ) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray]:
-    """The windows of DTW over the reference frames ``kept`` (the first ``limit`` of them).
+    """The windows of DTW over the reference frames ``kept`` (the first ``limit`` of them),
+    the first free to start anywhere from recording frame ``first_row``.
 
     Returns the first recording frame of each reference frame (-1 where the path
     skipped it), the sum and count of the path costs on each reference frame, and
@@ -621,7 +639,7 @@ def _pass(
     cost_count = np.zeros(len(ref.speech), dtype=np.int64)
     skipped = np.zeros(len(ref.speech), dtype=np.int64)
     kept = kept[:limit]
-    start, row = 0, 0
+    start, row = 0, first_row
     while start < len(kept):
         stop = min(start + WINDOW_FRAMES, len(kept))
         final = stop == len(kept)
@@ -640,6 +658,44 @@ def _pass(
         row = int(path_rows[np.argmax(path_columns >= core)])
         start += core
     return first_rows, cost_sum, cost_count, skipped
+
+
+def _late_starts(reference: Reference, rec: Features, frames: IntArray) -> list[int]:
+    """Where to look again for the reading's start, if the first sentence took too long.
+
+    Music before the reading can cost less to match to the script's first sounds
+    than to leave out: a chord of 10 to 30 s was spread over the first sentence.
+    When the first sentence lasts over HEAD_STRETCH times what the median tempo
+    gives it, the reading may start HEAD_MARGIN times that length before the
+    sentence's end, or after a pause (of PAUSE_SECONDS): the one nearest that length
+    before the end, up to that length after it (the first pass may end the sentence
+    where the reading begins). Each is tried; the better match wins.
+    """
+    spans = [
+        (first * FRAME_RATE // reference.rate, end * FRAME_RATE // reference.rate)
+        for first, end in reference.sentences
+    ]
+    spans = [(a, min(b, len(frames) - 1)) for a, b in spans if min(b, len(frames) - 1) > a]
+    if len(spans) < 2:
+        return []
+    tempi = [max(int(frames[b] - frames[a]), 1) / (b - a) for a, b in spans]
+    tempo = float(np.median(tempi))
+    (first, end), heard = spans[0], tempi[0]
+    if heard <= HEAD_STRETCH * tempo:
+        return []
+    begins, ends = int(frames[first]), int(frames[end])
+    length = round(tempo * (end - first))
+    quiet = ~rec.speech[begins : ends + length]
+    pause = round(PAUSE_SECONDS * FRAME_RATE)
+    # The first frame of speech after each run of ``pause`` quiet frames.
+    runs = np.convolve(quiet.astype(np.int64), np.ones(pause, dtype=np.int64), "valid")
+    after = np.flatnonzero(runs == pause) + pause
+    after = after[after < len(quiet)]
+    after = begins + after[~quiet[after]]
+    starts = [max(ends - round(HEAD_MARGIN * length), 0)]
+    if len(after):
+        starts.append(int(after[np.argmin(np.abs(after - (ends - length)))]))
+    return starts
 
 
 def _unmatched_at(

@@ -173,6 +173,14 @@ EDITS = {
         1.0,
         HEAD_SECONDS,
     ),
+    # A chord (C major), then half a second's pause: the chord cost less to match to the
+    # script's first sounds than to leave out.
+    "20 s of a chord at the head": (
+        "aevalsrc=0.1*sin(2*PI*261.63*t)+0.1*sin(2*PI*329.63*t)+0.1*sin(2*PI*392*t)"
+        ":s=22050:d=19.5[c];anullsrc=r=22050:cl=mono:d=0.5[z];[c][z][0:a]concat=n=3:v=0:a=1",
+        1.0,
+        20.0,
+    ),
     "a tone at the head": (
         f"sine=f=440:d={HEAD_SECONDS - 1:g}[t];anullsrc=r=22050:cl=mono:d=1[z];"
         "[t][z][0:a]concat=n=3:v=0:a=1",
