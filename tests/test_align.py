@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from narrator.align import RECORDING_RATE, Alignment, AlignmentError, Reference, align
+from narrator.align import (
+    RECORDING_RATE,
+    Alignment,
+    AlignmentError,
+    Reference,
+    align,
+    features,
+    noise_floors,
+)
 from narrator.aligned import ONSET_AFTER_MS, ONSET_BEFORE_MS
 from narrator.engines import VoiceSettings
 from narrator.render import RenderResult, RenderSettings, render
@@ -401,3 +409,40 @@ def test_a_reading_that_turns_into_another_text_is_named_where_it_turns(
     at = message.split(" at ")[1].split(" ")[0]
     minutes, seconds = at.split(":")
     assert abs(int(minutes) * 60 + int(seconds) - cut) <= 3, message
+
+
+# --- the mapping and the onsets, on made-up numbers -----------------------------------
+
+
+def test_a_reference_sample_between_frames_is_interpolated() -> None:
+    found = Alignment(
+        reference_rate=22050,
+        frames=np.array([0, 10, 20]),
+        recording=np.zeros(RECORDING_RATE, np.int16),
+        sentence_confidence=(),
+        low_confidence=(),
+        floors=np.zeros(100, np.float32),
+    )
+    # 110 samples at 22050 Hz is 0.499 of a frame: 0.499 of the 10 frames to the next.
+    assert found.to_recording(110) == 798
+    assert found.to_recording(22050 * 2 // 100) == 20 * 160
+
+
+def test_the_onset_nearest_the_mapped_time_wins_and_lands_on_the_sound() -> None:
+    """Two bursts out of silence, at 0.30 s and 0.70 s: looked for from 0.68 s, the second,
+    within 2.5 ms of where it starts."""
+    rate = RECORDING_RATE
+    pcm = np.zeros(rate, np.float64)
+    noise = np.random.default_rng(2).standard_normal(rate)
+    for start, end in ((0.30, 0.45), (0.70, 0.90)):
+        pcm[round(start * rate) : round(end * rate)] = 8000 * noise[: round((end - start) * rate)]
+    found = Alignment(
+        reference_rate=rate,
+        frames=np.arange(100),
+        recording=pcm.astype(np.int16),
+        sentence_confidence=(),
+        low_confidence=(),
+        floors=noise_floors(features(pcm.astype(np.int16), rate).energy),
+    )
+    at = found.onset(round(0.68 * rate), before=rate // 2, after=rate // 10)
+    assert abs(at - round(0.70 * rate)) <= 40, at
