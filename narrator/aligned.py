@@ -116,7 +116,8 @@ def align_recording(
             wav = staging.scratch(f"{stem}.wav")
         from narrator.recording import decode_wav
 
-        decode_wav(recording, wav)
+        # Mastering (narrator.toml's loudness, when re-encoding) reads mono.
+        decode_wav(recording, wav, mono=settings.mastering is not None and not copy)
         with wave.open(str(wav), "rb") as decoded:
             samples, rate = decoded.getnframes(), decoded.getframerate()
         timeline = _timeline(plan, made, alignment, samples, rate, provenance, recording)

@@ -67,18 +67,22 @@ def probe(path: Path) -> Recording:
     return Recording(path, rate, channels, duration, audio_format)
 
 
-def _decoder(path: Path, rate: int) -> list[str]:
-    """ffmpeg reading the first audio stream of ``path`` as mono 16-bit at ``rate``."""
+def _decoder(path: Path, rate: int, mono: bool = True) -> list[str]:
+    """ffmpeg reading the first audio stream of ``path`` as 16-bit at ``rate``, mono or not."""
     return [
         ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(path),
-        "-map", "0:a:0", "-vn", "-ac", "1", "-ar", str(rate), "-c:a", "pcm_s16le",
+        "-map", "0:a:0", "-vn", *(["-ac", "1"] if mono else []), "-ar", str(rate),
+        "-c:a", "pcm_s16le",
     ]  # fmt: skip
 
 
-def decode_wav(recording: Recording, target: Path) -> None:
-    """The recording as a mono 16-bit WAV at its own rate: what the page and the encode read."""
+def decode_wav(recording: Recording, target: Path, mono: bool) -> None:
+    """The recording as a 16-bit WAV at its own rate: what the page and the encode read.
+
+    Its own channels, unless ``mono`` (mastering reads mono).
+    """
     done = subprocess.run(
-        [*_decoder(recording.path, recording.rate), "-f", "wav", "-y", str(target)],
+        [*_decoder(recording.path, recording.rate, mono), "-f", "wav", "-y", str(target)],
         capture_output=True,
         text=True,
         errors="replace",

@@ -155,6 +155,13 @@ def test_align_re_encodes_to_a_format(
     data = json.loads((tmp_path / "harbour.json").read_text(encoding="utf-8"))
     assert data["audio"]["file"] == "harbour.mp3"
     assert data["audio"]["chapters_inside"] is True
+    # Re-encoded, not remixed: the take is stereo, and so is its mp3.
+    probed = subprocess.run(
+        [require_program("ffprobe"), "-v", "error", "-show_entries", "stream=channels",
+         "-of", "csv=p=0", str(tmp_path / "harbour.mp3")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert probed.stdout.split() == ["2"]
 
 
 def test_a_recording_of_another_text_is_one_line_error(
