@@ -585,8 +585,18 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     rec = features(recording, RECORDING_RATE)
     if len(ref.speech) == 0 or not np.any(ref.speech):
         raise AlignmentError("the script's reference has no speech to align the recording to")
+    seconds = len(recording) / RECORDING_RATE
     if len(rec.speech) < FRAME_RATE:
-        raise AlignmentError(_failure(reference, 0, 0))
+        raise AlignmentError(
+            f"the recording lasts {seconds:.1f} s, too short to be a reading of the script"
+        )
+    heard, said = np.count_nonzero(rec.speech), np.count_nonzero(ref.speech)
+    if heard < SPEECH_SHARE * said:
+        raise AlignmentError(
+            f"the recording has {heard / FRAME_RATE:.0f} s of speech in {_clock(seconds)}, "
+            f"where the script has {said / FRAME_RATE:.0f} s: is it the right file, or is "
+            "it mostly silence?"
+        )
     unit = _random_pair_cost(ref, rec)
     kept = _shorten(ref.speech)
     first_rows, cost_sum, cost_count, skipped = _pass(ref, rec, kept, unit)
@@ -709,18 +719,16 @@ def _unmatched_at(
 ) -> int | None:
     """None if the recording reads as this script; else the sentence where it stops.
 
-    Mostly silence is no reading. Otherwise the match score decides (_match_score),
-    and where it fails is the first of FAILED_RUN sentences in a row whose median
-    score is over STRETCH_SCORE, from the first of them over MATCH_SCORE (one
-    sentence with a phrase left out is not enough): where the reading turns into
+    The match score decides (_match_score), and where it fails is the first of
+    FAILED_RUN sentences in a row whose median score is over STRETCH_SCORE, from
+    the first of them over MATCH_SCORE (one sentence with a phrase left out is not
+    enough): where the reading turns into
     something else, even if the whole passed. A whole that fails, fails there only
     after FAILED_RUN sentences or more that read as the script (their median score
     at most PREFIX_SCORE), else at the start: the scores of a short recording of
     another text rise at its end, where the script's last sentences are squeezed
     into what is left of it.
     """
-    if np.count_nonzero(rec.speech) < SPEECH_SHARE * np.count_nonzero(ref.speech):
-        return 0
     score, scores = _match_score(reference, ref, rec, cost_sum, cost_count, frames, unit)
     turn = None
     if len(scores) >= FAILED_RUN:
@@ -894,11 +902,16 @@ def _failed_at(confidence: tuple[float, ...]) -> int | None:
     return None
 
 
+def _clock(seconds: float) -> str:
+    """'1:05' for 65 s, '1:02:05' from an hour on."""
+    whole = int(seconds)
+    minutes = f"{whole // 60 % 60:02d}" if whole >= 3600 else f"{whole // 60}"
+    return f"{whole // 3600}:" * (whole >= 3600) + f"{minutes}:{whole % 60:02d}"
+
+
 def _failure(reference: Reference, index: int, sample: int) -> str:
     """The one line saying where the recording stops matching the script."""
-    seconds = sample // RECORDING_RATE
-    minutes = f"{seconds // 60 % 60:02d}" if seconds >= 3600 else f"{seconds // 60}"
-    at = f"{seconds // 3600}:" * (seconds >= 3600) + f"{minutes}:{seconds % 60:02d}"
+    at = _clock(sample / RECORDING_RATE)
     return (
         f"the recording stops matching the script at {at} ({reference.name(index)}): "
         "is it a reading of this script?"

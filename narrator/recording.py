@@ -36,6 +36,8 @@ class Recording:
 
 def probe(path: Path) -> Recording:
     """What ffprobe finds in ``path``; RecordingError naming the file when it has no audio."""
+    if path.is_dir():
+        raise RecordingError(f"{path}: a folder, not a recording: give the recording's file")
     if not path.is_file():
         raise RecordingError(f"{path}: no such recording")
     tool = shutil.which("ffprobe")

@@ -183,6 +183,8 @@ def test_a_recording_of_another_text_is_one_line_error(
     ("make", "needle", "code"),
     [
         ("missing", "no such recording", ExitCode.BAD_INPUT),
+        ("folder", "a folder, not a recording", ExitCode.BAD_INPUT),
+        ("short", "lasts 0.3 s, too short to be a reading", ExitCode.BAD_INPUT),
         ("text", "not a recording ffmpeg can read", ExitCode.BAD_INPUT),
         ("pyttsx3", "reports no word times", ExitCode.BAD_SETTING),
     ],
@@ -192,7 +194,12 @@ def test_bad_recordings_and_engines_are_one_line(
     code: int,
 ) -> None:  # fmt: skip
     script, _ = spoken
-    given = {"missing": tmp_path / "none.wav", "text": script}.get(make, recording)
+    given = {"missing": tmp_path / "none.wav", "text": script, "folder": tmp_path}.get(
+        make, recording
+    )
+    if make == "short":
+        given = tmp_path / "short.wav"
+        ffmpeg("-i", str(recording), "-t", "0.3", str(given))
     extra = ["--engine", "pyttsx3"] if make == "pyttsx3" else []
     out = tmp_path / "out"
     found, _, err = invoke("align", str(script), str(given), "-o", str(out), *extra)
