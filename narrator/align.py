@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +126,9 @@ PREFIX_SCORE = 1.0
 SPREAD_FRAMES = 30
 #: A recording with less speech than this share of the reference's is mostly silence.
 SPEECH_SHARE = 0.3
+#: A recording that does not match, with less speech than this share of the reference's,
+#: may be a reading of the script's start (_read_part).
+READ_SHARE = 0.75
 BASELINE_FRAMES = 2 * WINDOW_FRAMES
 #: Onsets: energy on a 2.5 ms hop over a 10 ms window.
 ONSET_HOP, ONSET_WINDOW = 40, 160
@@ -616,6 +619,12 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     if failed is None:
         failed = _failed_at(confidence)
     if failed is not None:
+        unread = _read_part(reference, ref, rec, kept, unit)
+        if unread is not None:
+            raise AlignmentError(
+                f"the recording ends at {_clock(seconds)}, around {reference.name(unread)}: "
+                "the rest of the script is not in it; record the rest, or align the part read"
+            )
         start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
         sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
         raise AlignmentError(_failure(reference, failed, sample))
@@ -668,6 +677,40 @@ def _pass(
         row = int(path_rows[np.argmax(path_columns >= core)])
         start += core
     return first_rows, cost_sum, cost_count, skipped
+
+
+def _read_part(
+    reference: Reference, ref: Features, rec: Features, kept: IntArray, unit: float
+) -> int | None:
+    """The first sentence not read, if the recording is a reading of the script's start.
+
+    With less speech than READ_SHARE of the script's, the sentences its speech would
+    cover (at the reference's tempo, a quarter slower or a fifth faster) are aligned
+    on their own; the first such start that matches well (a score at most
+    PREFIX_SCORE: another text shorter than the script can match a few sentences
+    under MATCH_SCORE) says where the reading stopped.
+    """
+    to_frame = FRAME_RATE / reference.rate
+    speech = [
+        int(np.count_nonzero(ref.speech[int(a * to_frame) : int(b * to_frame)]))
+        for a, b in reference.sentences
+    ]
+    said, heard = np.cumsum(speech), np.count_nonzero(rec.speech)
+    if len(said) == 0 or heard >= READ_SHARE * said[-1]:
+        return None
+    for tempo in (1.0, 1.25, 0.8):
+        unread = int(np.searchsorted(said, heard / tempo, side="right"))
+        if unread < FAILED_RUN or unread >= len(said):
+            continue
+        last = reference.sentences[unread - 1][1] * FRAME_RATE // reference.rate
+        rows, cost_sum, cost_count, _ = _pass(
+            ref, rec, kept, unit, limit=int(np.searchsorted(kept, last))
+        )
+        frames = _fill(rows, kept)
+        part = replace(reference, sentences=reference.sentences[:unread])
+        if _match_score(part, ref, rec, cost_sum, cost_count, frames, unit)[0] <= PREFIX_SCORE:
+            return unread
+    return None
 
 
 def _late_starts(reference: Reference, rec: Features, frames: IntArray) -> list[int]:

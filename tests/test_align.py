@@ -446,3 +446,17 @@ def test_the_onset_nearest_the_mapped_time_wins_and_lands_on_the_sound() -> None
     )
     at = found.onset(round(0.68 * rate), before=rate // 2, after=rate // 10)
     assert abs(at - round(0.70 * rate)) <= 40, at
+
+
+def test_a_reading_of_the_script_s_start_says_where_it_ends(renders: Renders) -> None:
+    """Two paragraphs of three read: the error says the recording ends, and around which
+    sentence, not that it stops matching at 0:00."""
+    human = renders.piper.timeline
+    turn = human.paragraphs[2].sentences[0]
+    cut = turn.start / human.sample_rate - 0.3
+    with pytest.raises(AlignmentError) as raised:
+        align(renders.reference, recording(renders.piper.audio, f"[0:a]atrim=end={cut:.3f}"))
+    message = str(raised.value)
+    assert message.startswith(f"the recording ends at 0:{int(cut):02d}, around segment "), message
+    named = int(message.split("around segment ")[1].split(",")[0])
+    assert turn.segment - 1 <= named <= turn.segment + 1, message
