@@ -20,10 +20,10 @@ from narrator.errors import SettingError
 from narrator.formats import AudioFormat
 from narrator.render import (
     RenderResult,
-    _Counter,
-    _output_names,
-    _provenance,
+    StageCounter,
     assemble,
+    output_names,
+    provenance_of,
     publish,
     stitch,
 )
@@ -86,15 +86,15 @@ def align_recording(
     settings.check_pictures()
     plan = make_plan(source.read(settings.encoding, settings.cleaning), settings)
     stem = source.stem
-    check_outputs(settings.out_dir, _output_names(stem, settings), source.path, recording.path)
+    check_outputs(settings.out_dir, output_names(stem, settings), source.path, recording.path)
     provenance = replace(
-        _provenance(settings),
+        provenance_of(settings),
         fps=settings.fps,
         style=settings.style.name,
         limits=settings.style.recorded(),
     )
     total = len(plan.sentences)
-    counter = _Counter(progress, total)
+    counter = StageCounter(progress, total)
     with tempfile.TemporaryDirectory(prefix="narrator-align-") as folder:
         reference_wav = Path(folder) / "reference.wav"
         with Synthesis([(plan, provenance.fingerprint)], cache, jobs) as heard:
@@ -108,7 +108,7 @@ def align_recording(
         alignment = _align(plan, made, reference_wav, recording)
         counter.tell(stem, "aligning", 1, 1, 0)
     with Staging(settings.out_dir) as staging:
-        staging.check(_output_names(stem, settings), source.path, recording.path)
+        staging.check(output_names(stem, settings), source.path, recording.path)
         copy = keep_format and recording.audio_format is not None
         if settings.audio_format is AudioFormat.WAV and not copy:
             wav = staging.path(f"{stem}.wav")

@@ -187,9 +187,9 @@ def render_all(
                 ffmpeg()
             settings.check_pictures()
             # Before any synthesis: a script whose outputs cannot be written costs nothing.
-            check_outputs(settings.out_dir, _output_names(source.stem, settings), source.path)
+            check_outputs(settings.out_dir, output_names(source.stem, settings), source.path)
             if settings.voice not in speakers:
-                speakers[settings.voice] = _provenance(settings)
+                speakers[settings.voice] = provenance_of(settings)
             provenance = replace(
                 speakers[settings.voice],
                 sentence_pause_ms=settings.sentence_pause_ms,
@@ -203,7 +203,7 @@ def render_all(
         except NarratorError as exc:
             outcomes[index] = exc
     total = sum(len(plan.sentences) for _, plan, _, _ in ready)
-    counter = _Counter(progress, total)
+    counter = StageCounter(progress, total)
     with Synthesis([(plan, made.fingerprint) for _, plan, _, made in ready], cache, jobs) as heard:
         for n, (index, plan, source, made) in enumerate(ready):
             try:
@@ -214,7 +214,7 @@ def render_all(
     return [outcome for outcome in outcomes if outcome is not None]
 
 
-class _Counter:
+class StageCounter:
     """Turns sentences heard into Updates, per script and for the whole batch."""
 
     def __init__(self, progress: Progress | None, total: int) -> None:
@@ -235,7 +235,7 @@ class _Counter:
         self.number += 1
 
 
-def _output_names(stem: str, settings: RenderSettings) -> list[str]:
+def output_names(stem: str, settings: RenderSettings) -> list[str]:
     """Every file a render of ``stem`` may write."""
     return [
         f"{stem}.{extension}"
@@ -243,7 +243,7 @@ def _output_names(stem: str, settings: RenderSettings) -> list[str]:
     ]
 
 
-def _provenance(settings: RenderSettings) -> Provenance:
+def provenance_of(settings: RenderSettings) -> Provenance:
     """Who will speak: the engine's fingerprint and voice id, found without opening it."""
     from narrator.engines import fingerprint, resolve_voice
 
@@ -320,7 +320,7 @@ def _render_plan(
     source: ScriptSource,
     provenance: Provenance,
     heard: Iterator[Heard],
-    counter: _Counter,
+    counter: StageCounter,
 ) -> RenderResult:
     """Stitch a plan's heard sentences into the programme and write every output."""
     from narrator.files import Staging
@@ -329,7 +329,7 @@ def _render_plan(
     stem = source.stem
     total = len(plan.sentences)
     with Staging(settings.out_dir) as staging:
-        staging.check(_output_names(stem, settings), keep=source.path)
+        staging.check(output_names(stem, settings), keep=source.path)
         if settings.audio_format is AudioFormat.WAV:
             wav = staging.path(f"{stem}.wav")
         else:
@@ -352,7 +352,7 @@ def publish(
     timeline: Timeline,
     wav: Path,
     staging: Staging,
-    counter: _Counter,
+    counter: StageCounter,
     cached: int = 0,
     total: int = 0,
     audio_ready: Path | None = None,
