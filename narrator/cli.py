@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 # The engines the registry knows, for the help (narrator.engines is light to import).
 _ENGINE_NAMES = ", ".join(ENGINES)
+#: The engines that report word times: what `align` can speak its reference with.
+_TIMED_ENGINES = " or ".join(name for name, info in ENGINES.items() if info.word_timing)
 
 app = typer.Typer(
     name="narrator",
@@ -539,7 +541,7 @@ def align(
     engine: Annotated[
         Optional[str],  # noqa: UP045
         typer.Option(
-            help="The engine that speaks the script to align against: espeak or piper.  "
+            help=f"The engine that speaks the script to align against: {_TIMED_ENGINES}.  "
             "[default: narrator.toml's engine if it reports word times, else espeak]"
         ),
     ] = None,
