@@ -602,20 +602,18 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
         )
     unit = _random_pair_cost(ref, rec)
     kept = _shorten(ref.speech)
-    first_rows, cost_sum, cost_count, skipped = _pass(ref, rec, kept, unit)
-    frames = _fill(first_rows, kept)
+    walk = _pass(ref, rec, kept, unit)
     tries = []
-    for later in _late_starts(reference, rec, frames):
+    for later in _late_starts(reference, rec, walk.frames):
         tried = _pass(ref, rec, kept, unit, first_row=later)
-        tried_frames = _fill(tried[0], kept)
-        score, _ = _match_score(reference, ref, rec, tried[1], tried[2], tried_frames, unit)
-        tries.append((score, later, tried, tried_frames))
+        tries.append((_match_score(reference, ref, rec, tried, unit)[0], later, tried))
     if tries:
-        _, _, (first_rows, cost_sum, cost_count, skipped), frames = min(tries, key=lambda t: t[:2])
-    confidence = _confidence(reference, ref, cost_sum, cost_count, skipped, unit)
+        walk = min(tries, key=lambda t: t[:2])[2]
+    frames = walk.frames
+    confidence = _confidence(reference, ref, walk, unit)
     # The match as a whole first: it names where another text starts; then a stretch
     # of sentences far worse than the rest of the recording.
-    failed = _unmatched_at(reference, ref, rec, cost_sum, cost_count, frames, unit)
+    failed = _unmatched_at(reference, ref, rec, walk, unit)
     if failed is None:
         failed = _failed_at(confidence)
     if failed is not None:
@@ -638,6 +636,19 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
     )
 
 
+@dataclass(frozen=True)
+class Walk:
+    """One pass of the DTW, per reference frame: where it is first heard (-1 where the
+    path stepped over it), the sum and count of the path's costs on it, how many
+    times the path stepped over it, and the recording frame it maps to (``frames``)."""
+
+    first_rows: IntArray
+    cost_sum: npt.NDArray[np.float64]
+    cost_count: IntArray
+    skipped: IntArray
+    frames: IntArray
+
+
 def _pass(
     ref: Features,
     rec: Features,
@@ -645,14 +656,9 @@ def _pass(
     unit: float,
     limit: int | None = None,
     first_row: int = 0,
-) -> tuple[IntArray, npt.NDArray[np.float64], IntArray, IntArray]:
+) -> Walk:
     """The windows of DTW over the reference frames ``kept`` (the first ``limit`` of them),
-    the first free to start anywhere from recording frame ``first_row``.
-
-    Returns the first recording frame of each reference frame (-1 where the path
-    skipped it), the sum and count of the path costs on each reference frame, and
-    how many times the path stepped over each.
-    """
+    the first free to start anywhere from recording frame ``first_row``."""
     first_rows = np.full(len(ref.speech), -1, dtype=np.int64)
     cost_sum = np.zeros(len(ref.speech), dtype=np.float64)
     cost_count = np.zeros(len(ref.speech), dtype=np.int64)
@@ -676,7 +682,7 @@ def _pass(
             break
         row = int(path_rows[np.argmax(path_columns >= core)])
         start += core
-    return first_rows, cost_sum, cost_count, skipped
+    return Walk(first_rows, cost_sum, cost_count, skipped, _fill(first_rows))
 
 
 def _read_part(
@@ -703,12 +709,9 @@ def _read_part(
         if unread < FAILED_RUN or unread >= len(said):
             continue
         last = reference.sentences[unread - 1][1] * FRAME_RATE // reference.rate
-        rows, cost_sum, cost_count, _ = _pass(
-            ref, rec, kept, unit, limit=int(np.searchsorted(kept, last))
-        )
-        frames = _fill(rows, kept)
+        walk = _pass(ref, rec, kept, unit, limit=int(np.searchsorted(kept, last)))
         part = replace(reference, sentences=reference.sentences[:unread])
-        if _match_score(part, ref, rec, cost_sum, cost_count, frames, unit)[0] <= PREFIX_SCORE:
+        if _match_score(part, ref, rec, walk, unit)[0] <= PREFIX_SCORE:
             return unread
     return None
 
@@ -752,13 +755,7 @@ def _late_starts(reference: Reference, rec: Features, frames: IntArray) -> list[
 
 
 def _unmatched_at(
-    reference: Reference,
-    ref: Features,
-    rec: Features,
-    cost_sum: npt.NDArray[np.float64],
-    cost_count: IntArray,
-    frames: IntArray,
-    unit: float,
+    reference: Reference, ref: Features, rec: Features, walk: Walk, unit: float
 ) -> int | None:
     """None if the recording reads as this script; else the sentence where it stops.
 
@@ -772,7 +769,7 @@ def _unmatched_at(
     another text rise at its end, where the script's last sentences are squeezed
     into what is left of it.
     """
-    score, scores = _match_score(reference, ref, rec, cost_sum, cost_count, frames, unit)
+    score, scores = _match_score(reference, ref, rec, walk, unit)
     turn = None
     if len(scores) >= FAILED_RUN:
         windows = np.lib.stride_tricks.sliding_window_view(scores, FAILED_RUN)
@@ -787,13 +784,7 @@ def _unmatched_at(
 
 
 def _match_score(
-    reference: Reference,
-    ref: Features,
-    rec: Features,
-    cost_sum: npt.NDArray[np.float64],
-    cost_count: IntArray,
-    frames: IntArray,
-    unit: float,
+    reference: Reference, ref: Features, rec: Features, walk: Walk, unit: float
 ) -> tuple[float, npt.NDArray[np.float64]]:
     """How unlike a reading of this script the recording is: overall, and per sentence.
 
@@ -810,9 +801,9 @@ def _match_score(
     """
     count = len(reference.sentences)
     backwards = Features(ref.cepstra[::-1], ref.energy[::-1], ref.speech[::-1])
-    _, base_sum, base_count, _ = _pass(
-        backwards, rec, _shorten(backwards.speech), unit, BASELINE_FRAMES
-    )
+    base = _pass(backwards, rec, _shorten(backwards.speech), unit, BASELINE_FRAMES)
+    base_sum, base_count = base.cost_sum, base.cost_count
+    cost_sum, cost_count, frames = walk.cost_sum, walk.cost_count, walk.frames
     speech = backwards.speech & (base_count > 0)
     if not np.any(speech) or count == 0:
         return float("inf"), np.full(count, np.inf)
@@ -869,7 +860,7 @@ def _record(
     first_rows[frames[first]] = path_rows[first]
 
 
-def _fill(first_rows: IntArray, kept: IntArray) -> IntArray:
+def _fill(first_rows: IntArray) -> IntArray:
     """Recording frames for every reference frame: interpolated where the path skipped one."""
     known = np.flatnonzero(first_rows >= 0)
     everywhere = np.arange(len(first_rows))
@@ -878,12 +869,7 @@ def _fill(first_rows: IntArray, kept: IntArray) -> IntArray:
 
 
 def _confidence(
-    reference: Reference,
-    ref: Features,
-    cost_sum: npt.NDArray[np.float64],
-    cost_count: IntArray,
-    skipped: IntArray,
-    unit: float,
+    reference: Reference, ref: Features, walk: Walk, unit: float
 ) -> tuple[float, ...]:
     """Each sentence's confidence from its excess over the recording's matched speech.
 
@@ -892,6 +878,7 @@ def _confidence(
     recording's own well-matched speech, so a stretch of another text does not
     raise the bar. A recording of another text throughout is left to _unmatched_at.
     """
+    cost_sum, cost_count, skipped = walk.cost_sum, walk.cost_count, walk.skipped
     means, shares = [], []
     for start, end in reference.sentences:
         first = start * FRAME_RATE // reference.rate

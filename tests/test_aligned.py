@@ -7,6 +7,7 @@ import json
 import statistics
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -80,25 +81,17 @@ def recording(spoken: tuple[Path, RenderResult]) -> Path:
     return target
 
 
-def cue_starts(manifest: Path) -> list[tuple[str, float]]:
+def cues(manifest: Path) -> list[dict[str, Any]]:
     data = json.loads(manifest.read_text(encoding="utf-8"))
-    return [
-        (c["text"], c["start"])
-        for p in data["paragraphs"]
-        for s in p["sentences"]
-        for c in s["cues"]
-    ]
+    return [c for p in data["paragraphs"] for s in p["sentences"] for c in s["cues"]]
+
+
+def cue_starts(manifest: Path) -> list[tuple[str, float]]:
+    return [(c["text"], c["start"]) for c in cues(manifest)]
 
 
 def word_starts(manifest: Path) -> list[tuple[str, float]]:
-    data = json.loads(manifest.read_text(encoding="utf-8"))
-    return [
-        (w["text"], w["start"])
-        for p in data["paragraphs"]
-        for s in p["sentences"]
-        for c in s["cues"]
-        for w in c["words"]
-    ]
+    return [(w["text"], w["start"]) for c in cues(manifest) for w in c["words"]]
 
 
 def test_align_times_every_cue_from_the_recording(
