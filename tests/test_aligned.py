@@ -262,3 +262,22 @@ def test_a_phrase_left_out_is_an_unsure_stretch_where_it_was(
     ((start, end),) = [(u["start"], u["end"]) for u in data["alignment"]["unsure"]]
     assert start <= cut_from <= end <= cut_from + 15, (start, end, cut_from)
     assert "unsure" in out
+
+
+def test_a_video_copied_as_it_is_keeps_its_sound_s_rate(
+    spoken: tuple[Path, RenderResult], tmp_path: Path
+) -> None:
+    """A phone video of the reading (22.05 kHz sound), copied: the manifest says 22050 Hz,
+    not the 48 kHz narrator's own mp4s have."""
+    script, reading = spoken
+    video = tmp_path / "phone.mp4"
+    ffmpeg(
+        "-f", "lavfi", "-i", "color=c=black:s=160x120:r=5", "-i", str(reading.audio),
+        "-shortest", "-c:v", "libx264", "-c:a", "aac", str(video),
+    )  # fmt: skip
+    code, _, err = invoke("align", str(script), str(video), "-o", str(tmp_path / "out"), "-q")
+    assert code == 0, err
+    data = json.loads((tmp_path / "out" / "harbour.json").read_text(encoding="utf-8"))
+    assert data["audio"]["file"] == "harbour.mp4"
+    assert data["audio"]["sample_rate"] == 22050
+    assert (tmp_path / "out" / "harbour.mp4").read_bytes() == video.read_bytes()
