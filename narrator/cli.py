@@ -86,6 +86,9 @@ _RAISES: dict[signal.Signals, KeyboardInterrupt] = {
 }
 
 
+_STOP_CODES = {ExitCode.INTERRUPTED, ExitCode.TERMINATED, ExitCode.HANGUP}
+
+
 def _stopped(exc: KeyboardInterrupt) -> typer.Exit:
     global _signalled
     _signalled = None
@@ -882,4 +885,11 @@ def main() -> None:
             code = _stopped(exc).exit_code
         if _signalled is not None:  # arrived outside a command, where Typer took it
             code = _stopped(_signalled).exit_code
+    if code in _STOP_CODES:
+        # Stopped, cleaned up and said so: leave now. Under load the interpreter's own
+        # end turned the exit into a death by SIGINT (-2) one run in five, after the
+        # message, with no traceback to say why.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code or 0)
