@@ -14,6 +14,7 @@ from __future__ import annotations
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -216,6 +217,14 @@ class Reference:
             tuple((s.start, s.end) for s in sentences),
             tuple(s.segment for s in sentences),
             tuple(s.text for s in sentences),
+        )
+
+    @cached_property
+    def spans(self) -> tuple[tuple[int, int], ...]:
+        """Each sentence's first and one-past-last feature frame (10 ms), in order."""
+        return tuple(
+            (start * FRAME_RATE // self.rate, end * FRAME_RATE // self.rate)
+            for start, end in self.sentences
         )
 
     def name(self, index: int) -> str:
@@ -623,7 +632,7 @@ def align(reference: Reference, recording: npt.NDArray[np.int16]) -> Alignment:
                 f"the recording ends at {_clock(seconds)}, around {reference.name(unread)}: "
                 "the rest of the script is not in it; record the rest, or align the part read"
             )
-        start = reference.sentences[failed][0] * FRAME_RATE // reference.rate
+        start = reference.spans[failed][0]
         sample = int(frames[min(start, len(frames) - 1)]) * RECORDING_RATE // FRAME_RATE
         raise AlignmentError(_failure(reference, failed, sample))
     return Alignment(
@@ -696,11 +705,7 @@ def _read_part(
     PREFIX_SCORE: another text shorter than the script can match a few sentences
     under MATCH_SCORE) says where the reading stopped.
     """
-    to_frame = FRAME_RATE / reference.rate
-    speech = [
-        int(np.count_nonzero(ref.speech[int(a * to_frame) : int(b * to_frame)]))
-        for a, b in reference.sentences
-    ]
+    speech = [int(np.count_nonzero(ref.speech[a:b])) for a, b in reference.spans]
     said, heard = np.cumsum(speech), np.count_nonzero(rec.speech)
     if len(said) == 0 or heard >= READ_SHARE * said[-1]:
         return None
@@ -708,7 +713,7 @@ def _read_part(
         unread = int(np.searchsorted(said, heard / tempo, side="right"))
         if unread < FAILED_RUN or unread >= len(said):
             continue
-        last = reference.sentences[unread - 1][1] * FRAME_RATE // reference.rate
+        last = reference.spans[unread - 1][1]
         walk = _pass(ref, rec, kept, unit, limit=int(np.searchsorted(kept, last)))
         part = replace(reference, sentences=reference.sentences[:unread])
         if _match_score(part, ref, rec, walk, unit)[0] <= PREFIX_SCORE:
@@ -728,10 +733,8 @@ def _late_starts(reference: Reference, rec: Features, frames: IntArray) -> list[
     where the reading begins). Each is tried; the better match wins.
     """
     spans = [
-        (first * FRAME_RATE // reference.rate, end * FRAME_RATE // reference.rate)
-        for first, end in reference.sentences
+        (a, min(b, len(frames) - 1)) for a, b in reference.spans if min(b, len(frames) - 1) > a
     ]
-    spans = [(a, min(b, len(frames) - 1)) for a, b in spans if min(b, len(frames) - 1) > a]
     if len(spans) < 2:
         return []
     tempi = [max(int(frames[b] - frames[a]), 1) / (b - a) for a, b in spans]
@@ -810,9 +813,8 @@ def _match_score(
     baseline = float(base_sum[speech].sum() / base_count[speech].sum())
     means = np.full(count, np.inf)
     tempo = np.full(count, np.nan)
-    for index, (start, end) in enumerate(reference.sentences):
-        first = start * FRAME_RATE // reference.rate
-        last = max(min(end * FRAME_RATE // reference.rate, len(frames) - 1), first + 1)
+    for index, (first, end) in enumerate(reference.spans):
+        last = max(min(end, len(frames) - 1), first + 1)
         counted = ref.speech[first:last] & (cost_count[first:last] > 0)
         if np.any(counted):
             total = cost_sum[first:last][counted].sum()
@@ -880,9 +882,8 @@ def _confidence(
     """
     cost_sum, cost_count, skipped = walk.cost_sum, walk.cost_count, walk.skipped
     means, shares = [], []
-    for start, end in reference.sentences:
-        first = start * FRAME_RATE // reference.rate
-        last = max(end * FRAME_RATE // reference.rate, first + 1)
+    for first, end in reference.spans:
+        last = max(end, first + 1)
         speech = ref.speech[first:last]
         count = int(cost_count[first:last][speech].sum())
         frames = int(np.count_nonzero(speech))
@@ -908,11 +909,11 @@ def _low_ranges(
 ) -> tuple[tuple[int, int], ...]:
     """Recording-sample ranges of the sentences under LOW_CONFIDENCE, neighbours merged."""
     ranges: list[tuple[int, int]] = []
-    for (start, end), score in zip(reference.sentences, confidence, strict=True):
+    for (start, end), score in zip(reference.spans, confidence, strict=True):
         if score >= LOW_CONFIDENCE:
             continue
-        first = frames[min(start * FRAME_RATE // reference.rate, len(frames) - 1)]
-        last = frames[min(end * FRAME_RATE // reference.rate, len(frames) - 1)]
+        first = frames[min(start, len(frames) - 1)]
+        last = frames[min(end, len(frames) - 1)]
         span = (int(first) * RECORDING_RATE // FRAME_RATE, int(last) * RECORDING_RATE // FRAME_RATE)
         if ranges and span[0] <= ranges[-1][1]:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], span[1]))

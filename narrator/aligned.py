@@ -21,6 +21,7 @@ from narrator.formats import AudioFormat
 from narrator.render import (
     RenderResult,
     StageCounter,
+    as_set,
     assemble,
     output_names,
     provenance_of,
@@ -87,12 +88,7 @@ def align_recording(
     plan = make_plan(source.read(settings.encoding, settings.cleaning), settings)
     stem = source.stem
     check_outputs(settings.out_dir, output_names(stem, settings), source.path, recording.path)
-    provenance = replace(
-        provenance_of(settings),
-        fps=settings.fps,
-        style=settings.style.name,
-        limits=settings.style.recorded(),
-    )
+    provenance = as_set(provenance_of(settings), settings)
     total = len(plan.sentences)
     counter = StageCounter(progress, total)
     with tempfile.TemporaryDirectory(prefix="narrator-align-") as folder:

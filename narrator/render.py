@@ -190,15 +190,7 @@ def render_all(
             check_outputs(settings.out_dir, output_names(source.stem, settings), source.path)
             if settings.voice not in speakers:
                 speakers[settings.voice] = provenance_of(settings)
-            provenance = replace(
-                speakers[settings.voice],
-                sentence_pause_ms=settings.sentence_pause_ms,
-                paragraph_pause_ms=settings.paragraph_pause_ms,
-                lexicon=settings.lexicon.entries,
-                fps=settings.fps,
-                style=settings.style.name,
-                limits=settings.style.recorded(),
-            )
+            provenance = as_set(speakers[settings.voice], settings)
             ready.append((index, plan, source, provenance))
         except NarratorError as exc:
             outcomes[index] = exc
@@ -241,6 +233,19 @@ def output_names(stem: str, settings: RenderSettings) -> list[str]:
         f"{stem}.{extension}"
         for extension in (settings.audio_format, *_TEXT_OUTPUTS, "chapters.txt")
     ]
+
+
+def as_set(speaker: Provenance, settings: RenderSettings) -> Provenance:
+    """``speaker`` (provenance_of a voice) with the rest of one script's settings."""
+    return replace(
+        speaker,
+        sentence_pause_ms=settings.sentence_pause_ms,
+        paragraph_pause_ms=settings.paragraph_pause_ms,
+        lexicon=settings.lexicon.entries,
+        fps=settings.fps,
+        style=settings.style.name,
+        limits=settings.style.recorded(),
+    )
 
 
 def provenance_of(settings: RenderSettings) -> Provenance:
