@@ -281,3 +281,24 @@ def test_a_video_copied_as_it_is_keeps_its_sound_s_rate(
     assert data["audio"]["file"] == "harbour.mp4"
     assert data["audio"]["sample_rate"] == 22050
     assert (tmp_path / "out" / "harbour.mp4").read_bytes() == video.read_bytes()
+
+
+def test_the_config_s_loudness_masters_a_re_encode_only(
+    spoken: tuple[Path, RenderResult], recording: Path, tmp_path: Path
+) -> None:
+    """narrator.toml's loudness: the recording re-encoded is mastered to it (and measured
+    there); copied as it is, it is left alone."""
+    script, _ = spoken
+    config = tmp_path / "narrator.toml"
+    config.write_text('[render]\nloudness = "podcast"\n', encoding="utf-8")
+    mastered, copied = tmp_path / "mastered", tmp_path / "copied"
+    for out, extra in ((mastered, ["-f", "wav"]), (copied, [])):
+        code, _, err = invoke(
+            "align", str(script), str(recording), "-o", str(out), "-c", str(config), "-q", *extra
+        )
+        assert code == 0, err
+    data = json.loads((mastered / "harbour.json").read_text(encoding="utf-8"))
+    assert abs(data["audio"]["loudness"]["integrated_lufs"] - (-16.0)) <= 1.0, data["audio"]
+    copy = json.loads((copied / "harbour.json").read_text(encoding="utf-8"))
+    assert copy["audio"]["loudness"] is None
+    assert (copied / "harbour.m4a").read_bytes() == recording.read_bytes()
